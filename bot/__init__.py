@@ -1,0 +1,1 @@
+"""hsperm's services and wiring: configuration, HubSpot client, lookup, approvals, store, Slack app."""

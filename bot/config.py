@@ -1,0 +1,162 @@
+"""Settings from the environment (and a `.env` file), validated once at start-up.
+
+Every variable is documented in `.env.example` and the README. Errors name the variable so an
+operator can fix a deployment from the first log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
+DEFAULT_DATABASE_URL = "sqlite:///hsperm.db"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    hubspot_access_token: str | None = None
+    #: portal id -> token, from HUBSPOT_PORTAL_TOKENS
+    hubspot_portal_tokens: Mapping[str, str] = field(default_factory=dict)
+    hubspot_api_url: str = DEFAULT_HUBSPOT_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    approvers: tuple[str, ...] = ()
+    approval_channel: str | None = None
+    approval_ttl_hours: float = 24.0
+    #: bot ids whose messages are answered; ("all",) answers every bot
+    answer_bots: tuple[str, ...] = ()
+    port: int = 3000
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks; tokens must not.
+        shown = {
+            "slack_bot_token": _presence(self.slack_bot_token),
+            "slack_signing_secret": _presence(self.slack_signing_secret),
+            "slack_app_token": _presence(self.slack_app_token),
+            "hubspot_access_token": _presence(self.hubspot_access_token),
+            "hubspot_portal_tokens": sorted(self.hubspot_portal_tokens),
+            "slack_api_url": self.slack_api_url,
+            "hubspot_api_url": self.hubspot_api_url,
+            "database_url": _hide_password(self.database_url),
+            "socket_mode": self.socket_mode,
+        }
+        return f"Settings({shown})"
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @property
+    def hubspot_configured(self) -> bool:
+        return bool(self.hubspot_access_token or self.hubspot_portal_tokens)
+
+    def answers_bot(self, bot_id: str | None) -> bool:
+        return bool(bot_id) and ("all" in self.answer_bots or bot_id in self.answer_bots)
+
+    def require_slack(self) -> None:
+        """Raise unless the settings are enough to serve Slack in the selected mode."""
+        if not self.slack_bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from your Slack app.")
+        if not self.slack_bot_token.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-.")
+        if self.socket_mode:
+            if not self.slack_app_token.startswith("xapp-"):
+                raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-.")
+        elif not self.slack_signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it "
+                "(or set SLACK_APP_TOKEN to use Socket Mode)."
+            )
+
+
+def _presence(value: str | None) -> str:
+    return "set" if value else "unset"
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _split_list(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+def parse_portal_tokens(raw: str | None) -> dict[str, str]:
+    """`portalId=token,portalId=token` -> {portalId: token}; errors never echo a token."""
+    tokens: dict[str, str] = {}
+    for index, pair in enumerate(_split_list(raw), start=1):
+        portal, sep, token = pair.partition("=")
+        portal, token = portal.strip(), token.strip()
+        if not sep or not portal.isdigit() or not token:
+            raise ConfigError(
+                f"HUBSPOT_PORTAL_TOKENS entry {index} must look like portalId=token (portal id in digits)."
+            )
+        tokens[portal] = token
+    return tokens
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}.")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Read settings from `env` (default: os.environ, after loading `.env` without overriding)."""
+    if env is None:
+        if dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(override=False)
+        env = os.environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    for name in approver_ids_invalid(_split_list(get("HSPERM_APPROVERS"))):
+        raise ConfigError(f"HSPERM_APPROVERS entry {name!r} is not a Slack user id (U…/W…) or user-group id (S…).")
+
+    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise ConfigError("DATABASE_URL must start with sqlite:///, postgres:// or postgresql://.")
+
+    return Settings(
+        slack_bot_token=get("SLACK_BOT_TOKEN"),
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_app_token=get("SLACK_APP_TOKEN"),
+        slack_api_url=get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+        hubspot_access_token=get("HUBSPOT_ACCESS_TOKEN"),
+        hubspot_portal_tokens=parse_portal_tokens(get("HUBSPOT_PORTAL_TOKENS")),
+        hubspot_api_url=(get("HUBSPOT_API_URL") or DEFAULT_HUBSPOT_API_URL).rstrip("/"),
+        database_url=database_url,
+        approvers=_split_list(get("HSPERM_APPROVERS")),
+        approval_channel=get("HSPERM_APPROVAL_CHANNEL"),
+        approval_ttl_hours=_number(env, "HSPERM_APPROVAL_TTL_HOURS", 24.0, float),
+        answer_bots=_split_list(get("HSPERM_ANSWER_BOTS")),
+        port=int(_number(env, "PORT", 3000, int)),
+        log_level=(get("LOG_LEVEL") or "INFO").upper(),
+    )
+
+
+def approver_ids_invalid(ids: tuple[str, ...]) -> list[str]:
+    return [i for i in ids if not re.fullmatch(r"[UWS][A-Z0-9]{2,}", i)]

@@ -1,0 +1,1 @@
+"""Thin Slack listeners, one module per surface, each with `register(app, services)`."""

@@ -1,0 +1,75 @@
+"""The diagnosis every surface of hsperm shows: one shape, shared by CLI, Slack and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: The closed vocabulary of kinds (DESIGN §2). Order is the order the README explains them in.
+KINDS: tuple[str, ...] = (
+    "user_permission",
+    "missing_scopes",
+    "expired_token",
+    "invalid_token",
+    "refresh_token_error",
+    "oauth_install_error",
+    "rate_limit",
+    "portal_mismatch",
+    "not_found",
+    "validation",
+    "other_hubspot",
+    "not_hubspot",
+)
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One step a person can act on. `detail` is Slack mrkdwn (`*bold*`, `` `code` ``, `<url|label>`)."""
+
+    title: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"title": self.title, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What a paste means. Field names and order follow the JSON contract of DESIGN §2."""
+
+    kind: str
+    summary: str = ""
+    alternatives: tuple[str, ...] = ()
+    object_type: str | None = None
+    portal_id: str | None = None
+    requires: tuple[str, ...] = ()
+    requires_mode: str = "any"
+    status: int | None = None
+    category: str | None = None
+    correlation_id: str | None = None
+    hublet: str | None = None
+    secrets: tuple[str, ...] = ()
+    checklist: tuple[ChecklistItem, ...] = ()
+    #: Which rule decided the kind; for logs, tests and `--explain`, not part of the JSON contract.
+    rule_id: str | None = field(default=None, compare=False)
+
+    @property
+    def is_hubspot(self) -> bool:
+        return self.kind != "not_hubspot"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "summary": self.summary,
+            "alternatives": list(self.alternatives),
+            "object_type": self.object_type,
+            "portal_id": self.portal_id,
+            "requires": list(self.requires),
+            "requires_mode": self.requires_mode,
+            "status": self.status,
+            "category": self.category,
+            "correlation_id": self.correlation_id,
+            "hublet": self.hublet,
+            "secrets": list(self.secrets),
+            "checklist": [item.to_dict() for item in self.checklist],
+        }
