@@ -1,0 +1,1 @@
+"""Fake HubSpot API (placeholder; the lookup work fills it in)."""

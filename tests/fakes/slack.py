@@ -1,0 +1,1 @@
+"""Fake Slack Web API (placeholder; the Slack app work fills it in)."""
