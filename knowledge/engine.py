@@ -1,9 +1,123 @@
-"""Placeholder while the rule engine is written (replaced in the next commit)."""
+"""`diagnose(text)`: the one entry point every hsperm surface calls.
 
+Order of work, cheapest first: one gate scan rejects ordinary chat; then the paste is normalised,
+its HTTP status read, and the rules tried from the highest priority down until one fires; only
+then are the fields extracted and the checklist rendered.
+"""
+
+from __future__ import annotations
+
+import re
+
+from knowledge import extract
+from knowledge.checklist import render
 from knowledge.model import Diagnosis
+from knowledge.normalize import flatten, normalize
+from knowledge.rules import Evidence, Rule, admitted, rules, signals, weigh
+from knowledge.secrets import find_secrets
 
+#: Only the first 64 KB of a paste is read: HubSpot error bodies are far smaller, and the cap
+#: bounds the time any input can take.
 MAX_INPUT_CHARS = 64 * 1024
 
 
 def diagnose(text: str) -> Diagnosis:
-    return Diagnosis(kind="not_hubspot")
+    """Classify pasted text and build the checklist. Never raises on any string input."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    text = text[:MAX_INPUT_CHARS]
+    if not signals().gate.search(text):
+        return _not_hubspot(text)
+    lines = normalize(text)
+    flat = flatten(lines)
+    status = extract.status(flat)
+    rule = _first_rule(flat, lines, status)
+    if rule is None:
+        return _not_hubspot(lines)
+    return _diagnosis(rule, flat, lines, status)
+
+
+def explain(text: str) -> list[str]:
+    """Ids of every rule that matches (admitted or not), for debugging rules: not used at run time."""
+    lines = normalize(text[:MAX_INPUT_CHARS])
+    flat = flatten(lines)
+    status = extract.status(flat)
+    evidence = weigh(flat, lines)
+    return [f"{r.id}{'' if admitted(r, evidence) else ' (not admitted)'}" for r in rules() if r.fires(flat, status)]
+
+
+def _first_rule(flat: str, lines: str, status: int | None) -> Rule | None:
+    evidence: Evidence | None = None
+    for rule in rules():
+        if not rule.fires(flat, status):
+            continue
+        if rule.evidence != "signature" and evidence is None:
+            evidence = weigh(flat, lines)
+        if admitted(rule, evidence):  # type: ignore[arg-type]
+            return rule
+    return None
+
+
+def _not_hubspot(text: str) -> Diagnosis:
+    secrets = find_secrets(text)
+    summary = "This does not look like a HubSpot error, so hsperm has nothing to add."
+    return Diagnosis(kind="not_hubspot", summary=summary, secrets=secrets, rule_id=None)
+
+
+_EXPIRED_AGO = re.compile(r"\bexpired (\d{1,9}) (second|minute|hour|day)\(?s?\)? ago", re.I)
+_POLICY = re.compile(r"""\bpolicyName["']?\s*[:=]\s*["']?([A-Z_]{3,40})""")
+_LIMIT_WORD = re.compile(r"\breached your (secondly|ten[_ ]secondly(?:[_ ]rolling)?|daily) limit", re.I)
+
+
+def _diagnosis(rule: Rule, flat: str, lines: str, status: int | None) -> Diagnosis:
+    found = extract.requirements(flat)
+    requires = found.names or rule.requires
+    mode = found.mode if found.names else (rule.requires_mode or found.mode)
+    object_type = extract.object_type(flat, requires)
+    fields = {
+        "kind": rule.kind,
+        "alternatives": tuple(k for k in rule.alternatives if k != rule.kind),
+        "object_type": object_type,
+        "portal_id": extract.portal_id(flat),
+        "requires": requires,
+        "requires_mode": mode,
+        "status": status or rule.status,
+        "category": extract.category(flat),
+        "correlation_id": extract.correlation_id(flat),
+        "hublet": extract.hublet(flat),
+        "secrets": find_secrets(lines),
+    }
+    facts = {
+        "rule_id": rule.id,
+        "identity": _identity(flat),
+        "expired_ago": _expired_ago(flat),
+        "policy": _policy(flat),
+    }
+    summary, checklist = render(fields, facts)
+    return Diagnosis(summary=summary, checklist=checklist, rule_id=rule.id, **fields)
+
+
+def _identity(text: str) -> str | None:
+    for name, patterns in signals().identities:
+        if any(p.search(text) for p in patterns):
+            return name
+    return None
+
+
+def _expired_ago(text: str) -> str | None:
+    match = _EXPIRED_AGO.search(text)
+    if not match:
+        return None
+    number, unit = int(match.group(1)), match.group(2).lower()
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+def _policy(text: str) -> str | None:
+    match = _POLICY.search(text)
+    if match:
+        return match.group(1).upper()
+    match = _LIMIT_WORD.search(text)
+    if match:
+        word = match.group(1).upper().replace(" ", "_")
+        return "TEN_SECONDLY_ROLLING" if word.startswith("TEN") else word
+    return None

@@ -1,0 +1,133 @@
+"""HubSpot facts as data: objects and areas, their permissions, scopes and settings screens."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from knowledge.data import load_toml
+
+_SENSITIVE = re.compile(r"(?:^|\.)(?:highly_)?sensitive(?:\.|$)|\.v2$")
+
+
+@dataclass(frozen=True)
+class HubSpotObject:
+    name: str
+    label: str
+    permission: str
+    type_id: str | None = None
+    report_as: str = "name"
+    api_names: tuple[str, ...] = ()
+    keywords: tuple[re.Pattern[str], ...] = ()
+    read_scopes: tuple[str, ...] = ()
+    write_scopes: tuple[str, ...] = ()
+    levels: bool = False
+
+    def reported(self, type_id: str | None = None) -> str | None:
+        """What `object_type` shows: the error's own custom id, HubSpot's name, or the type id.
+
+        A custom object without its `2-…` id in the paste reports nothing rather than a guess.
+        """
+        if self.name == "CUSTOM":
+            return type_id
+        if self.report_as == "type_id" and self.type_id:
+            return self.type_id
+        return self.name
+
+
+@cache
+def objects() -> tuple[HubSpotObject, ...]:
+    entries = load_toml("catalog/objects.toml")["object"]
+    return tuple(
+        HubSpotObject(
+            name=e["name"],
+            label=e["label"],
+            permission=e["permission"],
+            type_id=e.get("type_id"),
+            report_as=e.get("report_as", "name"),
+            api_names=tuple(e.get("api_names", ())),
+            keywords=tuple(re.compile(k, re.IGNORECASE) for k in e.get("keywords", ())),
+            read_scopes=tuple(e.get("read_scopes", ())),
+            write_scopes=tuple(e.get("write_scopes", ())),
+            levels=bool(e.get("levels", False)),
+        )
+        for e in entries
+    )
+
+
+@cache
+def _by_key() -> dict[str, HubSpotObject]:
+    index: dict[str, HubSpotObject] = {}
+    for obj in objects():
+        index.setdefault(obj.name.lower(), obj)
+        if obj.type_id and obj.type_id != "2-":
+            index.setdefault(obj.type_id, obj)
+        for api_name in obj.api_names:
+            index.setdefault(api_name.lower(), obj)
+    return index
+
+
+def find_object(key: str | None) -> HubSpotObject | None:
+    """Resolve a name, type id, API path segment or plural word to a catalogue entry."""
+    if not key:
+        return None
+    key = key.strip().lower()
+    if re.fullmatch(r"2-\d+", key):
+        return _by_key().get("custom")
+    return _by_key().get(key) or _by_key().get(key.replace("-", "_"))
+
+
+def object_for_scope(scope: str) -> HubSpotObject | None:
+    """`crm.objects.deals.read` -> DEAL, `tickets` -> TICKET; None for scopes naming no object."""
+    scope = scope.strip().lower()
+    match = re.match(r"crm\.(?:objects|schemas)\.([a-z_]+)\.", scope)
+    if match:
+        return find_object(match.group(1))
+    if scope.startswith("tickets"):
+        return find_object("TICKET")
+    return None
+
+
+@cache
+def _permission_data() -> dict:
+    return load_toml("catalog/permissions.toml")
+
+
+def is_feature_gate(permission_name: str) -> bool:
+    return permission_name.strip().lower() in _permission_data()["feature_gates"]
+
+
+def object_for_permission(permission_name: str) -> HubSpotObject | None:
+    """`tickets-read` -> TICKET, using the prefix table of catalog/permissions.toml."""
+    name = permission_name.strip().lower()
+    for prefix, object_name in _permission_data()["prefix_object"].items():
+        if name == prefix or name.startswith(prefix + "-"):
+            return find_object(object_name)
+    return None
+
+
+def object_by_keyword(text: str) -> HubSpotObject | None:
+    for obj in objects():
+        if any(pattern.search(text) for pattern in obj.keywords):
+            return obj
+    return None
+
+
+def is_sensitive_scope(scope: str) -> bool:
+    return bool(_SENSITIVE.search(scope.strip().lower()))
+
+
+def recommended_scopes(scopes: tuple[str, ...], mode: str) -> tuple[str, ...]:
+    """The least-privilege scopes to add for an `any`/`all` list from a MISSING_SCOPES error.
+
+    For `any`, one scope is enough: prefer a plain `crm.objects.*` scope, then any plain scope,
+    and only then a sensitive `.v2` one (those need extra review and are rarely what was meant).
+    """
+    if not scopes:
+        return ()
+    if mode == "all":
+        return tuple(scopes)
+    plain = [s for s in scopes if not is_sensitive_scope(s)]
+    objects_first = [s for s in plain if s.startswith("crm.objects.")]
+    return ((objects_first or plain or list(scopes))[0],)

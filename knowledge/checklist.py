@@ -1,0 +1,101 @@
+"""Rendering a diagnosis into a summary and checklist from the Jinja2 template of its kind.
+
+Each `templates/<kind>.j2` has a `summary` block (one sentence) and a `checklist` block in which
+every item starts with a line `## <title>`; the lines after it are the item's detail. Output is
+Slack mrkdwn. Values from the paste reach templates only after extraction, which admits nothing
+but ids, names and digits, so templates need no escaping (and must not HTML-escape: Slack would
+show `&#39;`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from knowledge import catalog
+from knowledge.data import PACKAGE_DIR, load_toml
+from knowledge.model import ChecklistItem
+from knowledge.secrets import rotation_advice
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PACKAGE_DIR / "templates"),
+        autoescape=False,  # noqa: S701
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+    )
+    env.filters["code_list"] = lambda names, sep=", ": sep.join(f"`{n}`" for n in names)
+    return env
+
+
+def app_domain(hublet: str | None) -> str:
+    """HubSpot's UI domain for a data centre: app.hubspot.com (na1) or app-<hublet>.hubspot.com."""
+    if hublet and hublet != "na1":
+        return f"app-{hublet}.hubspot.com"
+    return "app.hubspot.com"
+
+
+def _links(portal_id: str | None, hublet: str | None) -> dict[str, str]:
+    data = load_toml("catalog/links.toml")
+    links = dict(data["docs"])
+    if portal_id:
+        app = app_domain(hublet)
+        links["users"] = data["portal"]["users"].format(app=app, portal=portal_id)
+    return links
+
+
+def _render_block(template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
+    return "".join(template.blocks[name](template.new_context(context))).strip()
+
+
+def _items(text: str) -> tuple[ChecklistItem, ...]:
+    items: list[ChecklistItem] = []
+    title: str | None = None
+    detail: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            if title:
+                items.append(ChecklistItem(title, "\n".join(detail).strip()))
+            title, detail = line[3:].strip(), []
+        elif title is not None:
+            detail.append(line.strip())
+    if title:
+        items.append(ChecklistItem(title, "\n".join(detail).strip()))
+    return tuple(items)
+
+
+def render(fields: dict[str, Any], facts: dict[str, Any]) -> tuple[str, tuple[ChecklistItem, ...]]:
+    """(summary, checklist) for a diagnosis' fields plus facts only templates need."""
+    kind = fields["kind"]
+    obj = catalog.find_object(fields["object_type"])
+    if obj is None:
+        for name in fields["requires"]:
+            obj = catalog.object_for_permission(name) or catalog.object_for_scope(name)
+            if obj:
+                break
+    context = {
+        **fields,
+        **facts,
+        "obj": obj,
+        "label": obj.label if obj else "records",
+        "area": obj.permission if obj else "the permission for that tool or object",
+        "recommended": catalog.recommended_scopes(tuple(fields["requires"]), fields["requires_mode"]),
+        "sensitive": [s for s in fields["requires"] if catalog.is_sensitive_scope(s)],
+        "feature_gates": [n for n in fields["requires"] if catalog.is_feature_gate(n)],
+        "links": _links(fields["portal_id"], fields["hublet"]),
+        "app": app_domain(fields["hublet"]),
+        "rotation": rotation_advice(tuple(fields["secrets"])),
+    }
+    template = _environment().get_template(f"{kind}.j2")
+    summary = _render_block(template, "summary", context)
+    checklist = _items(_render_block(template, "checklist", context))
+    if fields["secrets"]:
+        secrets_template = _environment().get_template("_secrets.j2")
+        checklist += _items(_render_block(secrets_template, "checklist", context))
+    return summary, checklist
