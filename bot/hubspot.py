@@ -255,9 +255,7 @@ class TokenInfo:
 
     @property
     def kind_label(self) -> str:
-        return {"private_app": "private app / service key token", "oauth": "OAuth access token"}.get(
-            self.kind, self.kind
-        )
+        return {"private_app": "private app / service key token", "oauth": "OAuth access token"}.get(self.kind, self.kind)
 
     def has_any(self, scopes: Iterable[str]) -> bool:
         granted = set(self.scopes)
@@ -337,9 +335,7 @@ class HubSpotAuthError(HubSpotError):
 class HubSpotScopeError(HubSpotError):
     """403 MISSING_SCOPES: hsperm's own token lacks a scope. `scopes` are HubSpot's alternatives."""
 
-    def __init__(
-        self, message: str, *, scopes: tuple[str, ...] = (), recommended: str | None = None, **kw: Any
-    ) -> None:
+    def __init__(self, message: str, *, scopes: tuple[str, ...] = (), recommended: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.scopes = scopes
         self.recommended = recommended
@@ -356,9 +352,7 @@ class HubSpotNotFound(HubSpotError):
 class HubSpotRateLimited(HubSpotError):
     """429 after the retries we allow ourselves; `retry_after` says when to try again."""
 
-    def __init__(
-        self, message: str, *, retry_after: float | None = None, policy: str | None = None, **kw: Any
-    ) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, policy: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
         self.policy = policy
@@ -422,16 +416,17 @@ def scope_advice(scopes: tuple[str, ...], token_kind: str | None = None, what: s
             "compare the token's scopes with the README's scope list."
         )
     others = [s for s in scopes if s != best]
-    where = (
-        "reinstall hsperm's OAuth app with that scope added to the install URL"
-        if token_kind == "oauth"  # noqa: S105 (a kind, not a password)
-        else "add it to hsperm's private app in HubSpot (Development > Legacy apps, or "
-        "Settings > Integrations > Private apps) > Scopes, and commit the change"
-    )
-    text = f"hsperm's HubSpot token lacks the scope for {what}: add `{best}` ({where})."
+    if token_kind == "oauth":  # noqa: S105 (a kind, not a password)
+        where = "to hsperm's OAuth app and reinstall it, so that a new token carries the scope"
+    else:
+        where = (
+            "to hsperm's private app (Development > Legacy apps, or Settings > Integrations > Private apps; "
+            "tab Scopes) and commit the change"
+        )
+    text = f"hsperm's HubSpot token lacks the scope for {what}: add `{best}` {where}."
     if others:
         listed = ", ".join(f"`{s}`" for s in scopes)
-        text += f" HubSpot accepts any one of: {listed}; `{best}` is the least privilege."
+        text += f" HubSpot accepts any one of {listed}; `{best}` is the least privilege."
     return text
 
 
@@ -732,9 +727,7 @@ class HubSpotClient:
                 correlation_id=response.headers.get("X-HubSpot-Correlation-Id"),
             ) from None
 
-    def _error(
-        self, response: requests.Response, what: str, endpoint: str, portal_id: str | None
-    ) -> HubSpotError:
+    def _error(self, response: requests.Response, what: str, endpoint: str, portal_id: str | None) -> HubSpotError:
         """Turn an error response into the most specific exception, with a message to act on."""
         status = response.status_code
         text = response.text[:65536]
@@ -745,9 +738,7 @@ class HubSpotClient:
         if not isinstance(body, Mapping):
             body = {}
         category = _str_or_none(body.get("category")) or _str_or_none(body.get("errorType"))
-        correlation_id = _str_or_none(body.get("correlationId")) or response.headers.get(
-            "X-HubSpot-Correlation-Id"
-        )
+        correlation_id = _str_or_none(body.get("correlationId")) or response.headers.get("X-HubSpot-Correlation-Id")
         hubspot_message = self.redact(str(body.get("message") or ""))[:300] or None
         diagnosis = diagnose(self.redact(text)) if text.strip() else None
         common: dict[str, Any] = {
@@ -783,11 +774,7 @@ class HubSpotClient:
                     "(access tokens live 30 minutes) and update HUBSPOT_ACCESS_TOKEN."
                 )
             else:
-                setting = (
-                    f"HUBSPOT_PORTAL_TOKENS ({portal_id}=...)"
-                    if portal_id in self._portal_tokens
-                    else "HUBSPOT_ACCESS_TOKEN"
-                )
+                setting = self._setting_for(portal_id)
                 msg = (
                     f"HubSpot rejected hsperm's token{portal} while {what} "
                     f"(401 {category or 'unauthorized'}): it is invalid, revoked or rotated, or belongs to "
@@ -822,12 +809,19 @@ class HubSpotClient:
             )
         if status >= 500:
             return HubSpotUnavailable(
-                f"HubSpot had a server error (HTTP {status}) while {what}, even after retrying; "
-                f"try again shortly.{ref}",
+                f"HubSpot had a server error (HTTP {status}) while {what}, even after retrying; try again shortly.{ref}",
                 **common,
             )
         label = f"HTTP {status} {category}" if category else f"HTTP {status}"
         return HubSpotError(f"HubSpot rejected {what} ({label}).{said}{ref}", **common)
+
+    def _setting_for(self, portal_id: str | None) -> str:
+        """The setting an operator edits to replace the token used for this portal."""
+        if portal_id in self._portal_tokens:
+            return f"HUBSPOT_PORTAL_TOKENS ({portal_id}=...)"
+        if not self._default_token and len(self._portal_tokens) == 1:
+            return "HUBSPOT_PORTAL_TOKENS"
+        return "HUBSPOT_ACCESS_TOKEN"
 
     def _token_kind_hint(self, portal_id: str | None) -> str | None:
         try:
@@ -960,9 +954,7 @@ class HubSpotClient:
         )
         return self._shape(what, endpoint, lambda: Ticket.from_api(data))
 
-    def permitted_users(
-        self, portal_id: str, object_id: str, object_type_id: str = TICKET_OBJECT_TYPE_ID
-    ) -> PermittedUsers:
+    def permitted_users(self, portal_id: str, object_id: str, object_type_id: str = TICKET_OBJECT_TYPE_ID) -> PermittedUsers:
         """HubSpot's per-record access answer (BETA, §6.4) for one record of the given portal."""
         resource = f"hcrn:{portal_id}:crm-object:{object_type_id}:{object_id}"
         what = f"asking HubSpot who may access record {object_type_id}:{object_id} (beta API)"
@@ -1012,7 +1004,7 @@ class HubSpotClient:
             "HubSpot does not recognise hsperm's token"
             + (f" for portal {portal_id}" if portal_id else "")
             + " as a private app or OAuth access token: it is revoked, mistyped, or of another kind "
-            "(API keys and developer keys do not work). " + first_error.message,
+            f"(API keys and developer keys do not work). Check {self._setting_for(portal_id)}. " + first_error.message,
             status=first_error.status,
             category=first_error.category,
             correlation_id=first_error.correlation_id,
