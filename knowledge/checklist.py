@@ -1,7 +1,7 @@
 """Rendering a diagnosis into a summary and checklist from the Jinja2 template of its kind.
 
-Each `templates/<kind>.j2` has a `summary` block (one sentence) and a `checklist` block in which
-every item starts with a line `## <title>`; the lines after it are the item's detail. Output is
+Each `templates/<kind>.j2` renders a summary (one sentence), then the checklist, in which every
+item starts with a line `## <title>`; the lines after it are the item's detail. Output is
 Slack mrkdwn. Values from the paste reach templates only after extraction, which admits nothing
 but ids, names and digits, so templates need no escaping (and must not HTML-escape: Slack would
 show `&#39;`).
@@ -29,6 +29,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the package; no stat() per diagnosis
     )
     env.filters["code_list"] = lambda names, sep=", ": sep.join(f"`{n}`" for n in names)
     return env
@@ -50,8 +51,17 @@ def _links(portal_id: str | None, hublet: str | None) -> dict[str, str]:
     return links
 
 
-def _render_block(template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
-    return "".join(template.blocks[name](template.new_context(context))).strip()
+@cache
+def _template(name: str) -> jinja2.Template:
+    return _environment().get_template(name)
+
+
+def _split(rendered: str) -> tuple[str, tuple[ChecklistItem, ...]]:
+    """A rendered template is the summary, then the items, each starting with `## title`."""
+    head, marker, rest = rendered.partition("\n## ")
+    if not marker and rendered.startswith("## "):
+        head, rest = "", rendered[3:]
+    return head.strip(), _items("## " + rest) if (marker or rest) else ()
 
 
 def _items(text: str) -> tuple[ChecklistItem, ...]:
@@ -92,10 +102,7 @@ def render(fields: dict[str, Any], facts: dict[str, Any]) -> tuple[str, tuple[Ch
         "app": app_domain(fields["hublet"]),
         "rotation": rotation_advice(tuple(fields["secrets"])),
     }
-    template = _environment().get_template(f"{kind}.j2")
-    summary = _render_block(template, "summary", context)
-    checklist = _items(_render_block(template, "checklist", context))
+    summary, checklist = _split(_template(f"{kind}.j2").render(context))
     if fields["secrets"]:
-        secrets_template = _environment().get_template("_secrets.j2")
-        checklist += _items(_render_block(secrets_template, "checklist", context))
+        checklist += _split(_template("_secrets.j2").render(context))[1]
     return summary, checklist

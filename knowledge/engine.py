@@ -26,42 +26,53 @@ def diagnose(text: str) -> Diagnosis:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     text = text[:MAX_INPUT_CHARS]
-    if not signals().gate.search(text):
-        return _not_hubspot(text)
+    raw_low = text.lower()
+    if not signals().gate.search(raw_low):
+        return _not_hubspot(text, raw_low)
     lines = normalize(text)
     flat = flatten(lines)
-    status = extract.status(flat)
-    rule = _first_rule(flat, lines, status)
+    low = flat.casefold()
+    status = extract.status(flat, low)
+    rule = _first_rule(flat, low, lines, status)
     if rule is None:
         return _not_hubspot(lines)
-    return _diagnosis(rule, flat, lines, status)
+    return _diagnosis(rule, flat, low, lines, status)
 
 
 def explain(text: str) -> list[str]:
     """Ids of every rule that matches (admitted or not), for debugging rules: not used at run time."""
     lines = normalize(text[:MAX_INPUT_CHARS])
     flat = flatten(lines)
-    status = extract.status(flat)
-    evidence = weigh(flat, lines)
-    return [f"{r.id}{'' if admitted(r, evidence) else ' (not admitted)'}" for r in rules() if r.fires(flat, status)]
+    low = flat.casefold()
+    status = extract.status(flat, low)
+    evidence = weigh(flat, low, lines)
+    return [f"{r.id}{'' if admitted(r, evidence) else ' (not admitted)'}" for r in rules() if r.fires(flat, low, status)]
 
 
-def _first_rule(flat: str, lines: str, status: int | None) -> Rule | None:
+def _first_rule(flat: str, low: str, lines: str, status: int | None) -> Rule | None:
     evidence: Evidence | None = None
     for rule in rules():
-        if not rule.fires(flat, status):
+        if not rule.possible(low) or not rule.fires(flat, low, status):
             continue
         if rule.evidence != "signature" and evidence is None:
-            evidence = weigh(flat, lines)
+            evidence = weigh(flat, low, lines)
         if admitted(rule, evidence):  # type: ignore[arg-type]
             return rule
     return None
 
 
-def _not_hubspot(text: str) -> Diagnosis:
-    secrets = find_secrets(text)
-    summary = "This does not look like a HubSpot error, so hsperm has nothing to add."
-    return Diagnosis(kind="not_hubspot", summary=summary, secrets=secrets, rule_id=None)
+_NOT_HUBSPOT_SUMMARY = "This does not look like a HubSpot error, so hsperm has nothing to add."
+
+
+#: Diagnoses are immutable, so ordinary chat (most of what a listener sees) shares one.
+_NOT_HUBSPOT = Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY)
+
+
+def _not_hubspot(text: str, low: str | None = None) -> Diagnosis:
+    secrets = find_secrets(text, low)
+    if not secrets:
+        return _NOT_HUBSPOT
+    return Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY, secrets=secrets)
 
 
 _EXPIRED_AGO = re.compile(r"\bexpired (\d{1,9}) (second|minute|hour|day)\(?s?\)? ago", re.I)
@@ -69,27 +80,26 @@ _POLICY = re.compile(r"""\bpolicyName["']?\s*[:=]\s*["']?([A-Z_]{3,40})""")
 _LIMIT_WORD = re.compile(r"\breached your (secondly|ten[_ ]secondly(?:[_ ]rolling)?|daily) limit", re.I)
 
 
-def _diagnosis(rule: Rule, flat: str, lines: str, status: int | None) -> Diagnosis:
-    found = extract.requirements(flat)
+def _diagnosis(rule: Rule, flat: str, low: str, lines: str, status: int | None) -> Diagnosis:
+    found = extract.requirements(flat, low)
     requires = found.names or rule.requires
     mode = found.mode if found.names else (rule.requires_mode or found.mode)
-    object_type = extract.object_type(flat, requires)
     fields = {
         "kind": rule.kind,
         "alternatives": tuple(k for k in rule.alternatives if k != rule.kind),
-        "object_type": object_type,
-        "portal_id": extract.portal_id(flat),
+        "object_type": extract.object_type(flat, low, requires),
+        "portal_id": extract.portal_id(flat, low),
         "requires": requires,
         "requires_mode": mode,
         "status": status or rule.status,
-        "category": extract.category(flat),
-        "correlation_id": extract.correlation_id(flat),
-        "hublet": extract.hublet(flat),
+        "category": extract.category(flat, low),
+        "correlation_id": extract.correlation_id(flat, low),
+        "hublet": extract.hublet(flat, low),
         "secrets": find_secrets(lines),
     }
     facts = {
         "rule_id": rule.id,
-        "identity": _identity(flat),
+        "identity": _identity(flat, low) if rule.kind in _KINDS_NAMING_IDENTITY else None,
         "expired_ago": _expired_ago(flat),
         "policy": _policy(flat),
     }
@@ -97,9 +107,13 @@ def _diagnosis(rule: Rule, flat: str, lines: str, status: int | None) -> Diagnos
     return Diagnosis(summary=summary, checklist=checklist, rule_id=rule.id, **fields)
 
 
-def _identity(text: str) -> str | None:
+#: kinds whose checklist depends on who made the call; others skip the detection
+_KINDS_NAMING_IDENTITY = frozenset({"user_permission", "invalid_token"})
+
+
+def _identity(text: str, low: str) -> str | None:
     for name, patterns in signals().identities:
-        if any(p.search(text) for p in patterns):
+        if any(p.search(text, low) for p in patterns):
             return name
     return None
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from knowledge.data import load_toml, load_toml_dir
+from knowledge.fastre import FastPattern
 from knowledge.model import KINDS
 
 EVIDENCE = ("signature", "context", "report")
@@ -23,39 +24,52 @@ class Rule:
     kind: str
     priority: int
     evidence: str
-    match: tuple[re.Pattern[str], ...] = ()
-    also: tuple[re.Pattern[str], ...] = ()
-    unless: tuple[re.Pattern[str], ...] = ()
+    match: tuple[FastPattern, ...] = ()
+    also: tuple[FastPattern, ...] = ()
+    unless: tuple[FastPattern, ...] = ()
     status_in: tuple[int, ...] = ()
     alternatives: tuple[str, ...] = ()
     status: int | None = None
     requires: tuple[str, ...] = ()
     requires_mode: str | None = None
+    #: literals one of which any text this rule matches contains (None: no such guarantee)
+    hints: tuple[str, ...] | None = None
 
-    def fires(self, text: str, status: int | None) -> bool:
+    def possible(self, low: str) -> bool:
+        """Cheap pre-check on the case-folded text; False means the rule cannot fire."""
+        if self.hints is None:
+            return True
+        for hint in self.hints:  # noqa: SIM110 - a plain loop: this runs for every rule on every paste
+            if hint in low:
+                return True
+        return False
+
+    def fires(self, text: str, low: str, status: int | None) -> bool:
+        """`low` is `text.casefold()`, shared by every pattern's literal pre-check."""
         if self.status_in and status not in self.status_in:
             return False
-        if self.match and not any(p.search(text) for p in self.match):
+        if self.match and not any(p.search(text, low) for p in self.match):
             return False
-        if not all(p.search(text) for p in self.also):
+        if not all(p.search(text, low) for p in self.also):
             return False
-        return not any(p.search(text) for p in self.unless)
+        return not any(p.search(text, low) for p in self.unless)
 
 
 @dataclass(frozen=True)
 class Signals:
+    #: run on the lower-cased text: no match means no rule can fire
     gate: re.Pattern[str]
-    hubspot: tuple[re.Pattern[str], ...]
-    foreign: tuple[re.Pattern[str], ...]
-    report_cues: tuple[re.Pattern[str], ...]
-    changelog_cues: tuple[re.Pattern[str], ...]
+    hubspot: tuple[FastPattern, ...]
+    foreign: tuple[FastPattern, ...]
+    report_cues: tuple[FastPattern, ...]
+    changelog_cues: tuple[FastPattern, ...]
     error_evidence: re.Pattern[str]
     #: who made the call (private app, personal access key, …), in the order they are checked
-    identities: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
+    identities: tuple[tuple[str, tuple[FastPattern, ...]], ...]
 
 
-def _compile(patterns: list[str] | tuple[str, ...], flags: int = re.IGNORECASE) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, flags) for p in patterns)
+def _compile(patterns: list[str] | tuple[str, ...], flags: int = re.IGNORECASE) -> tuple[FastPattern, ...]:
+    return tuple(FastPattern(p, flags) for p in patterns)
 
 
 def _rule(entry: dict) -> Rule:
@@ -66,12 +80,17 @@ def _rule(entry: dict) -> Rule:
         raise ValueError(f"rule {entry.get('id')}: evidence must be one of {EVIDENCE}")
     if not entry.get("match") and not entry.get("status_in"):
         raise ValueError(f"rule {entry.get('id')}: needs `match` or `status_in`")
+    match = _compile(entry.get("match", ()))
+    hints: tuple[str, ...] | None = None
+    if match and not entry.get("status_in") and all(p.hints for p in match):
+        hints = tuple(sorted({h for p in match for h in p.hints}, key=len, reverse=True))
     return Rule(
+        hints=hints,
         id=entry["id"],
         kind=kind,
         priority=int(entry["priority"]),
         evidence=entry.get("evidence", "signature"),
-        match=_compile(entry.get("match", ())),
+        match=match,
         also=_compile(entry.get("also", ())),
         unless=_compile(entry.get("unless", ())),
         status_in=tuple(entry.get("status_in", ())),
@@ -93,12 +112,31 @@ def rules() -> tuple[Rule, ...]:
     return tuple(sorted(loaded, key=lambda r: -r.priority))
 
 
+def trie_pattern(phrases: list[str] | tuple[str, ...]) -> str:
+    """One regex for many literal phrases, shaped as a trie so `re` tries each prefix once."""
+    trie: dict = {}
+    for phrase in phrases:
+        node = trie
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        if "" in node and len(node) == 1:
+            return ""
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
 @cache
 def signals() -> Signals:
     data = load_toml("catalog/signals.toml")
     multiline = re.IGNORECASE | re.MULTILINE
     return Signals(
-        gate=re.compile(data["gate"], re.IGNORECASE),
+        gate=re.compile(trie_pattern(data["gate"])),
         hubspot=_compile(data["hubspot"]),
         foreign=_compile(data["foreign"]),
         report_cues=_compile(data["report_cues"]),
@@ -119,12 +157,12 @@ class Evidence:
     error: bool
 
 
-def weigh(text: str, lines: str) -> Evidence:
+def weigh(text: str, low: str, lines: str) -> Evidence:
     s = signals()
     return Evidence(
-        hubspot=any(p.search(text) for p in s.hubspot),
-        foreign=any(p.search(text) for p in s.foreign),
-        reported=any(p.search(text) for p in s.report_cues),
+        hubspot=any(p.search(text, low) for p in s.hubspot),
+        foreign=any(p.search(text, low) for p in s.foreign),
+        reported=any(p.search(text, low) for p in s.report_cues),
         changelog=any(p.search(lines) for p in s.changelog_cues),
         error=bool(s.error_evidence.search(text)),
     )

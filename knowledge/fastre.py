@@ -1,0 +1,155 @@
+"""Regexes made cheap for hsperm's many patterns over one paste.
+
+Python's `re` scans a case-insensitive pattern that starts with `\\b` character by character;
+with ~250 patterns that was most of a diagnosis' time. Two exact tricks fix it:
+
+1. Every pattern first checks, with `in`, one of the literal strings it cannot match without
+   (found by walking the parsed pattern) on the lower-cased text. Most patterns stop there.
+2. A pattern that does run is searched case-sensitively on the lower-cased text, rewritten to
+   lower case and with a leading `\\b` moved behind its literal prefix (`\\bfoo` becomes
+   `foo(?<!\\wfoo)`), so `re` can use its fast literal search. Groups are read back from the
+   original text at the same offsets.
+
+Both are exact for any text whose lower-casing keeps its length (all but a handful of exotic
+code points); for the others the original case-insensitive regex runs on the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from re import _constants as C  # the parser's opcodes, stable since 3.11
+from re import _parser
+
+Hints = frozenset[str]
+
+_LEADING_WORD = re.compile(r"\\b([A-Za-z0-9][A-Za-z0-9 ',:=_-]{2,})")
+
+
+def _sequence_hints(items) -> Hints | None:
+    """The best set of literals one of which every match of this sequence contains."""
+    candidates: list[Hints] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if run:
+            candidates.append(frozenset(["".join(run)]))
+            run.clear()
+
+    for op, av in items:
+        if op is C.LITERAL and av < 128:
+            run.append(chr(av).lower())
+            continue
+        close_run()
+        found: Hints | None = None
+        if op is C.SUBPATTERN:
+            found = _sequence_hints(av[-1])
+        elif op is C.BRANCH:
+            branches = [_sequence_hints(branch) for branch in av[1]]
+            if branches and all(branches):
+                found = frozenset().union(*branches)  # type: ignore[arg-type]
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] >= 1:
+            found = _sequence_hints(av[2])
+        if found:
+            candidates.append(found)
+    close_run()
+    if not candidates:
+        return None
+    # The most selective set: the one whose shortest literal is longest.
+    return max(candidates, key=lambda hints: (min(len(h) for h in hints), -len(hints)))
+
+
+def literal_hints(pattern: str, flags: int = 0) -> Hints:
+    """Lower-case literals, one of which any match must contain; empty when there is none."""
+    hints = _sequence_hints(_parser.parse(pattern, flags))
+    if not hints or min(len(h) for h in hints) < 2:
+        return frozenset()
+    return hints
+
+
+def _lowered(pattern: str) -> str | None:
+    """The pattern for case-sensitive use on lower-cased text, or None if that is not exact.
+
+    Letters are lowered except right after a backslash (`\\S`, `\\W`, `\\D`, `\\B` keep their
+    meaning); patterns with inline flag groups or named escapes are left alone.
+    """
+    if "(?-i" in pattern or "(?i" in pattern or "\\N" in pattern or "\\p" in pattern:
+        return None
+    out: list[str] = []
+    escaped = False
+    for char in pattern:
+        out.append(char if escaped else char.lower())
+        escaped = not escaped and char == "\\"
+    lowered = "".join(out)
+    match = _LEADING_WORD.match(lowered)
+    if match:
+        word = match.group(1)
+        if lowered[match.end() : match.end() + 1] in ("?", "*", "+", "{"):
+            word = word[:-1]  # the last character is quantified: it is not a fixed literal
+        if len(word) >= 3 and word[0].isalnum():
+            literal = re.escape(word)
+            lowered = literal + f"(?<!\\w{literal})" + lowered[2 + len(word) :]
+    return lowered
+
+
+class _Match:
+    """A match found on the lower-cased text, reporting groups of the original text."""
+
+    __slots__ = ("_match", "_text")
+
+    def __init__(self, match: re.Match[str], text: str) -> None:
+        self._match, self._text = match, text
+
+    def group(self, index: int = 0) -> str | None:
+        start, end = self._match.span(index)
+        return None if start < 0 else self._text[start:end]
+
+    def span(self, index: int = 0) -> tuple[int, int]:
+        return self._match.span(index)
+
+    def start(self, index: int = 0) -> int:
+        return self._match.start(index)
+
+    def end(self, index: int = 0) -> int:
+        return self._match.end(index)
+
+
+class FastPattern:
+    """A regex with a literal pre-check and a fast lower-case search path (see module docstring)."""
+
+    __slots__ = ("fast", "hints", "pattern", "regex")
+
+    def __init__(self, pattern: str, flags: int = re.IGNORECASE) -> None:
+        self.pattern = pattern
+        self.regex = re.compile(pattern, flags)
+        self.hints = tuple(sorted(literal_hints(pattern, flags), key=len, reverse=True))
+        lowered = _lowered(pattern) if flags & re.IGNORECASE else None
+        self.fast = re.compile(lowered, flags & ~re.IGNORECASE) if lowered is not None else None
+
+    def possible(self, low: str) -> bool:
+        for hint in self.hints:
+            if hint in low:
+                return True
+        return not self.hints
+
+    def search(self, text: str, low: str | None = None) -> re.Match[str] | _Match | None:
+        if low is None:
+            low = text.lower()
+        if self.hints and not self.possible(low):
+            return None
+        if self.fast is not None and len(low) == len(text):
+            match = self.fast.search(low)
+            return _Match(match, text) if match else None
+        return self.regex.search(text)
+
+    def finditer(self, text: str, low: str | None = None) -> Iterator[re.Match[str] | _Match]:
+        if low is None:
+            low = text.lower()
+        if self.hints and not self.possible(low):
+            return iter(())
+        if self.fast is not None and len(low) == len(text):
+            return (_Match(m, text) for m in self.fast.finditer(low))
+        return self.regex.finditer(text)
+
+    def __repr__(self) -> str:
+        return f"FastPattern({self.pattern!r}, hints={self.hints!r})"

@@ -1,0 +1,285 @@
+"""Families of HubSpot errors in shapes that are not in the shared examples.
+
+Each case is a realistic paste (SDK dumps, log lines, Slack-escaped text, translations) with the
+kind and fields a HubSpot expert would give it. They guard the rules against overfitting the
+examples: a rule that only matches the example strings fails here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from knowledge import diagnose
+
+CASES = [
+    # (id, text, kind, expected fields)
+    (
+        "deal-permission",
+        "You do not have permissions to view object type ObjectTypeId{legacyObjectType=DEAL} in portal 4410021 "
+        "(requires one of [deals-read])",
+        "user_permission",
+        {"object_type": "DEAL", "portal_id": "4410021", "requires": ("deals-read",)},
+    ),
+    (
+        "custom-object-schema-permission",
+        "You do not have permissions to view_schema object type ObjectTypeId{metaTypeId=2, innerId=7788123} in "
+        "portal 99887766 (requires one of [custom-objects-read, custom-objects-access])",
+        "user_permission",
+        {"object_type": "2-7788123", "portal_id": "99887766"},
+    ),
+    (
+        "private-app-requires-one-of-prefers-scope",
+        "Private app sync failed (token pat-na1-…): You do not have permissions to view object type "
+        "ObjectTypeId{legacyObjectType=COMPANY} in portal 55501 (requires one of [companies-read])",
+        "missing_scopes",
+        {"object_type": "COMPANY", "requires": ("companies-read",)},
+    ),
+    (
+        "node-inspect-missing-scopes",
+        "HttpError: HTTP request failed\n  body: {\n    status: 'error',\n    message: \"This app hasn't been granted "
+        "all required scopes to make this call. Read more about required scopes here: "
+        "https://developers.hubspot.com/scopes.\",\n    correlationId: 'b5b3c1de-2a4f-4a43-9b10-0a4a1f9a0c11',\n"
+        "    errors: [Array],\n    links: [Object],\n    category: 'MISSING_SCOPES'\n  }",
+        "missing_scopes",
+        {"category": "MISSING_SCOPES", "correlation_id": "b5b3c1de-2a4f-4a43-9b10-0a4a1f9a0c11", "requires": ()},
+    ),
+    (
+        "python-sdk-missing-scopes-deals",
+        "hubspot.crm.deals.exceptions.ForbiddenException: (403)\nReason: Forbidden\nHTTP response body: "
+        '{"status":"error","message":"This app hasn\'t been granted all required scopes to make this call.",'
+        '"errors":[{"message":"One or more of the following scopes are required.","context":{"requiredGranularScopes":'
+        '["crm.schemas.deals.read","crm.objects.deals.sensitive.read.v2","crm.objects.deals.read",'
+        '"crm.objects.deals.highly_sensitive.read.v2"]}}],"category":"MISSING_SCOPES"}',
+        "missing_scopes",
+        {"status": 403, "object_type": "DEAL", "requires_mode": "any"},
+    ),
+    (
+        "scope-named-in-sentence",
+        "403: One or more of the following scopes are required: crm.objects.contacts.write.",
+        "missing_scopes",
+        {"requires": ("crm.objects.contacts.write",), "object_type": "CONTACT"},
+    ),
+    (
+        "expired-with-context",
+        '2024-06-21T10:39:07Z ERROR sync: {"status":"error","message":"The OAuth token used to make this call '
+        'expired 75 second(s) ago.","correlationId":"0e2f7e7a-9d0e-4f7a-8a58-0f5b5a9d4e21","category":'
+        '"EXPIRED_AUTHENTICATION","context":{"expire time":["2024-06-21T10:37:52.040Z"]}}',
+        "expired_token",
+        {"status": 401, "category": "EXPIRED_AUTHENTICATION"},
+    ),
+    (
+        "epoch-expiry-is-invalid",
+        '{"status":"error","message":"The OAuth token used to make this call expired 20354 day(s) ago.",'
+        '"category":"EXPIRED_AUTHENTICATION","context":{"expire time":["1970-01-01T00:00:00Z"]}}',
+        "invalid_token",
+        {},
+    ),
+    (
+        "axios-401-hubapi",
+        "AxiosError: Request failed with status code 401\n    at settle (node_modules/axios/lib/core/settle.js:19)\n"
+        "  config: { url: 'https://api.hubapi.com/crm/v3/objects/companies?limit=100' }",
+        "invalid_token",
+        {"status": 401, "object_type": "COMPANY"},
+    ),
+    (
+        "ten-secondly-limit",
+        '{"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT",'
+        '"correlationId":"3f3c2a8e-5b1d-4c55-9e0f-0c7d1c2b9a10","policyName":"TEN_SECONDLY_ROLLING"}',
+        "rate_limit",
+        {"status": 429, "category": "RATE_LIMIT"},
+    ),
+    (
+        "sdk-429",
+        "hubspot.crm.contacts.exceptions.ApiException: (429)\nReason: Too Many Requests\n",
+        "rate_limit",
+        {"status": 429},
+    ),
+    (
+        "hublet-eu",
+        "HTTP 488: Hub 26771234 is unknown to this Hublet, but it appears to exist in Hublet eu1",
+        "portal_mismatch",
+        {"portal_id": "26771234", "hublet": "eu1", "status": 488},
+    ),
+    (
+        "bad-auth-code",
+        '{"status":"BAD_AUTH_CODE","message":"missing or unknown auth code","correlationId":'
+        '"7d6e5f4a-3b2c-4d1e-8f9a-0b1c2d3e4f5a"}',
+        "oauth_install_error",
+        {"category": "BAD_AUTH_CODE"},
+    ),
+    (
+        "bad-refresh-token-json",
+        '{"status":"BAD_REFRESH_TOKEN","message":"missing or invalid refresh token","correlationId":'
+        '"1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d"}',
+        "refresh_token_error",
+        {"category": "BAD_REFRESH_TOKEN"},
+    ),
+    (
+        "install-spanish",
+        "No se pudo completar la conexión\nSe proporcionaron alcances insuficientes. Ponte en contacto con el "
+        "desarrollador de la aplicación.",
+        "oauth_install_error",
+        {},
+    ),
+    (
+        "install-french",
+        "Impossible de terminer la connexion\nUn client_id d'application invalide a été fourni. Veuillez contacter "
+        "le développeur de l'application.",
+        "oauth_install_error",
+        {},
+    ),
+    (
+        "object-not-found-v3",
+        '{"status":"error","message":"Object not found.  objectId are usually numeric.","correlationId":'
+        '"aa0e3b4c-1d2e-4f5a-9b8c-7d6e5f4a3b2c","context":{"id":["undefined"]},"category":"OBJECT_NOT_FOUND"}',
+        "not_found",
+        {"status": 404, "category": "OBJECT_NOT_FOUND"},
+    ),
+    (
+        "property-doesnt-exist",
+        'HubSpot 400: {"status":"error","message":"Property values were not valid: [{\\"isValid\\":false,'
+        '\\"message\\":\\"Property \\\\\\"favorite_color\\\\\\" does not exist\\",\\"error\\":\\"PROPERTY_DOESNT_EXIST\\",'
+        '\\"name\\":\\"favorite_color\\"}]","category":"VALIDATION_ERROR"}',
+        "validation",
+        {"status": 400, "category": "VALIDATION_ERROR"},
+    ),
+    (
+        "validation-not-portal",
+        "The objectTypeId 0-53 provided for the list is not valid for this portal.",
+        "validation",
+        {"object_type": "INVOICE"},
+    ),
+    (
+        "property-coordinates-not-permission",
+        "Cannot set PropertyValueCoordinates{portalId=44001, objectTypeId=ObjectTypeId{legacyObjectType=CONTACT}, "
+        "objectId=1201, propertyName=email} on 1201. 901 already has that value.",
+        "validation",
+        {"portal_id": "44001", "object_type": "CONTACT"},
+    ),
+    (
+        "sdk-500",
+        "hubspot.crm.objects.exceptions.ApiException: (502)\nReason: Bad Gateway",
+        "other_hubspot",
+        {"status": 502},
+    ),
+    (
+        "creator-removed",
+        '{"status":"error","message":"USER_DOES_NOT_HAVE_PERMISSIONS","correlationId":'
+        '"5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b"}',
+        "user_permission",
+        {},
+    ),
+    (
+        "ui-ticket-access",
+        "Support lead says: \"You don't have access to this ticket. Ask your super admin for access.\" when opening "
+        "it in HubSpot",
+        "user_permission",
+        {},
+    ),
+    (
+        "slack-escaped-and-linked",
+        "got this from <https://api.hubapi.com/crm/v3/objects/tickets/123|api.hubapi.com/crm/v3/objects/tickets/123>: "
+        "&gt; You do not have permissions to view object type ObjectTypeId{legacyObjectType=TICKET} in portal 777 "
+        "(requires one of [tickets-read, tickets-access])",
+        "user_permission",
+        {"portal_id": "777", "object_type": "TICKET"},
+    ),
+    (
+        "hapikey-feature-gate",
+        "This hapikey (c1a4…) does not have proper permissions! (requires any of [automation-access])",
+        "other_hubspot",
+        {"requires": ("automation-access",)},
+    ),
+    (
+        "smart-quotes-forum-paste",
+        "{“status”:“error”,“message”:“Authentication credentials not found. This API supports OAuth 2.0 "
+        "authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/"
+        "oauth-overview”,“correlationId”:“c0ffee00-1234-4abc-8def-0123456789ab”,“category”:“INVALID_AUTHENTICATION”}",
+        "invalid_token",
+        {"correlation_id": "c0ffee00-1234-4abc-8def-0123456789ab", "category": "INVALID_AUTHENTICATION"},
+    ),
+    (
+        "github-actions-log",
+        "##[error]Error: HubSpot API returned 403 Forbidden for GET /crm/v3/owners\n##[error]Process completed "
+        "with exit code 1.",
+        "missing_scopes",
+        {"status": 403, "object_type": "OWNER"},
+    ),
+]
+
+NEGATIVES = [
+    ("slack-missing-scope", '{"ok": false, "error": "missing_scope", "needed": "chat:write", "provided": "commands"}'),
+    ("google-scopes", "googleapiclient.errors.HttpError: <HttpError 403 ... Request had insufficient authentication "
+                      "scopes. ACCESS_TOKEN_SCOPE_INSUFFICIENT>"),
+    ("github", "HttpError: Resource not accessible by integration (403) at api.github.com/repos/x/y/issues"),
+    ("question", "Does anyone know which scopes the HubSpot tickets API needs?"),
+    ("howto", "Reminder: HubSpot OAuth tokens expire after 30 minutes, so refresh them before each sync."),
+    ("changelog", "- Fixed HubSpot sync retrying on MISSING_SCOPES forever (#4411)"),
+    ("plain-chat", "deploying the hubspot connector now, will ping when done"),
+    ("generic-403", "GET https://example.com/api/v1/items returned 403 Forbidden"),
+    ("k8s", "kubernetes.client.exceptions.ApiException: (403)\nReason: Forbidden"),
+    ("empty", ""),
+    ("whitespace", "   \n\t  "),
+]
+
+
+@pytest.mark.parametrize(("case_id", "text", "kind", "fields"), CASES, ids=[c[0] for c in CASES])
+def test_family_variant(case_id: str, text: str, kind: str, fields: dict) -> None:
+    result = diagnose(text)
+    assert result.kind == kind, (result.kind, result.rule_id)
+    for name, value in fields.items():
+        assert getattr(result, name) == value, name
+    assert result.summary
+    assert result.checklist, "every HubSpot kind gets a checklist"
+
+
+@pytest.mark.parametrize(("case_id", "text"), NEGATIVES, ids=[c[0] for c in NEGATIVES])
+def test_not_a_hubspot_error(case_id: str, text: str) -> None:
+    result = diagnose(text)
+    assert result.kind == "not_hubspot", (result.kind, result.rule_id)
+    assert result.checklist == ()
+
+
+def test_missing_scopes_recommends_plain_scope_over_sensitive_ones() -> None:
+    result = diagnose(CASES[4][1])
+    assert "add `crm.objects.deals.read`" in result.summary
+    first = result.checklist[0].detail
+    assert "`crm.objects.deals.read`" in first and "any one" in first
+    assert "sensitive" in first
+
+
+def test_all_of_scopes_keeps_every_scope() -> None:
+    text = ('{"errors":[{"message":"All of the following scopes are required.","context":'
+            '{"requiredGranularScopes":["crm.objects.contacts.read","crm.schemas.contacts.read"]}}]}')
+    result = diagnose(text)
+    assert result.requires_mode == "all"
+    assert "`crm.objects.contacts.read` and `crm.schemas.contacts.read`" in result.summary
+
+
+def test_epoch_expiry_explains_wrong_token_type() -> None:
+    result = diagnose(CASES[7][1])
+    assert "1970" in result.summary and "not that it expired" in result.summary
+    assert "expired_token" in result.alternatives
+
+
+def test_hublet_error_names_the_right_data_centre() -> None:
+    result = diagnose(CASES[11][1])
+    assert "`eu1`" in result.summary
+    assert "app-eu1.hubspot.com" in result.checklist[0].detail
+
+
+@pytest.mark.parametrize("text", [CASES[16][1], CASES[17][1]])
+def test_not_found_and_validation_say_it_is_not_a_permission_problem(text: str) -> None:
+    result = diagnose(text)
+    assert "not a permission problem" in result.summary
+
+
+def test_checklist_links_settings_only_when_portal_is_known() -> None:
+    with_portal = diagnose(CASES[0][1])
+    without = diagnose("This oauth-token (xxx) does not have proper permissions! (requires any of [tickets-access])")
+    joined = lambda d: " ".join(i.detail for i in d.checklist)  # noqa: E731
+    assert "https://app.hubspot.com/settings/4410021/users" in joined(with_portal)
+    assert not re.search(r"settings/\d+/users", joined(without))
+    assert "Settings > Users & Teams" in joined(without)
