@@ -25,7 +25,7 @@ _QUOTES = str.maketrans(
 #: Escapes of a JSON string inside a JSON string (inside a log line …): drop every backslash
 #: before a quote or slash; turn escaped newlines and tabs into spaces.
 _BACKSLASH_QUOTE = re.compile(r"\\+(?=[\"'/])")
-_BACKSLASH_WS = re.compile(r"\\+[ntr](?![a-z])")
+_BACKSLASH_WS = re.compile(r"\\+[ntr]")
 _UNICODE_ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")
 _FENCE = re.compile(r"```[a-zA-Z0-9_+-]{0,20}")
 _WHITESPACE = re.compile(r"\s+")
