@@ -34,23 +34,11 @@ from tests.fakes.hubspot import (
     client_for,
 )
 
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
-def client(fake_hubspot, sleeps):
-    with client_for(fake_hubspot, sleeps=sleeps) as c:
-        yield c
-
-
 # -- typed reads --------------------------------------------------------------------------------
 
 
-def test_user_by_email_uses_id_property_email_and_bearer_token(client, fake_hubspot):
-    user = client.get_user_by_email("ann@example.com")
+def test_user_by_email_uses_id_property_email_and_bearer_token(hubspot_client, fake_hubspot):
+    user = hubspot_client.get_user_by_email("ann@example.com")
     assert user.id == ANN_USER
     assert user.display_name == "Ann Lee"
     assert user.role_ids == ("1234",)
@@ -70,9 +58,9 @@ def test_fake_accepts_every_documented_users_path(fake_hubspot, path):
     assert {u["email"] for u in response.json()["results"]} >= {"ann@example.com", "bob@example.com"}
 
 
-def test_list_users_follows_paging_next_after(client, fake_hubspot):
+def test_list_users_follows_paging_next_after(hubspot_client, fake_hubspot):
     fake_hubspot.page_size = 1
-    users = client.list_users()
+    users = hubspot_client.list_users()
     assert [u.email for u in users] == ["ann@example.com", "bob@example.com", "sue@example.com"]
     calls = fake_hubspot.calls_to("/settings/v3/users")
     assert len(calls) == 3
@@ -80,28 +68,28 @@ def test_list_users_follows_paging_next_after(client, fake_hubspot):
     assert [c.query["after"] for c in calls[1:]] == [["1"], ["2"]]
 
 
-def test_roles_and_teams_are_typed(client):
-    roles = {r.id: r for r in client.list_roles()}
+def test_roles_and_teams_are_typed(hubspot_client):
+    roles = {r.id: r for r in hubspot_client.list_roles()}
     assert roles["1234"].name == "Support Agent"
     assert roles["5678"].requires_billing_write is True
-    teams = {t.id: t for t in client.list_teams()}
+    teams = {t.id: t for t in hubspot_client.list_teams()}
     assert teams["178588"].name == "West"
     assert BOB_USER in teams["178588"].user_ids
 
 
-def test_owner_id_and_user_id_are_kept_apart(client, fake_hubspot):
-    owner = client.find_owner_by_email("ann@example.com")
+def test_owner_id_and_user_id_are_kept_apart(hubspot_client, fake_hubspot):
+    owner = hubspot_client.find_owner_by_email("ann@example.com")
     assert owner is not None
     assert (owner.id, owner.user_id) == (ANN_OWNER, ANN_USER)
     assert fake_hubspot.calls[-1].query["email"] == ["ann@example.com"]
-    bob = client.get_owner(BOB_OWNER)
+    bob = hubspot_client.get_owner(BOB_OWNER)
     assert (bob.id, bob.user_id, bob.display_name) == (BOB_OWNER, BOB_USER, "Bob Stone")
     assert bob.teams[0].name == "West"
-    assert client.find_owner_by_email("nobody@example.com") is None
+    assert hubspot_client.find_owner_by_email("nobody@example.com") is None
 
 
-def test_ticket_properties_and_record_url(client, fake_hubspot):
-    ticket = client.get_ticket("123")
+def test_ticket_properties_and_record_url(hubspot_client, fake_hubspot):
+    ticket = hubspot_client.get_ticket("123")
     assert ticket.subject == "Refund request"
     assert ticket.owner_id == BOB_OWNER
     assert ticket.team_id == "178588"
@@ -110,18 +98,18 @@ def test_ticket_properties_and_record_url(client, fake_hubspot):
     assert {"subject", "hubspot_owner_id", "hubspot_team_id", "hs_pipeline"} <= set(asked)
 
 
-def test_permitted_users_builds_the_hcrn_and_reads_actions(client, fake_hubspot):
-    answer = client.permitted_users(PORTAL, "123")
+def test_permitted_users_builds_the_hcrn_and_reads_actions(hubspot_client, fake_hubspot):
+    answer = hubspot_client.permitted_users(PORTAL, "123")
     assert fake_hubspot.calls[-1].query["resource"] == [f"hcrn:{PORTAL}:crm-object:0-5:123"]
     assert answer.allows(BOB_USER, "VIEW") is True
     assert answer.allows(ANN_USER, "VIEW") is False
     assert answer.allows(ANN_USER, "DELETE") is None
 
 
-def test_tokens_are_chosen_per_portal(client, fake_hubspot):
-    client.get_ticket("77", portal_id=EU_PORTAL)
+def test_tokens_are_chosen_per_portal(hubspot_client, fake_hubspot):
+    hubspot_client.get_ticket("77", portal_id=EU_PORTAL)
     assert fake_hubspot.calls[-1].token == EU_TOKEN
-    client.get_ticket("123")
+    hubspot_client.get_ticket("123")
     assert fake_hubspot.calls[-1].token == TOKEN
 
 
@@ -138,8 +126,8 @@ def test_from_settings_reads_base_url_and_tokens(fake_hubspot):
 # -- token info ---------------------------------------------------------------------------------
 
 
-def test_private_app_token_info(client, fake_hubspot):
-    info = client.token_info()
+def test_private_app_token_info(hubspot_client, fake_hubspot):
+    info = hubspot_client.token_info()
     assert info.kind == "private_app"
     assert info.hub_id == PORTAL
     assert "tickets" in info.scopes
@@ -151,14 +139,14 @@ def test_private_app_token_info(client, fake_hubspot):
     assert TOKEN not in repr(info)
 
 
-def test_eu_private_app_token_reports_its_hublet(client):
-    info = client.token_info(EU_PORTAL)
+def test_eu_private_app_token_reports_its_hublet(hubspot_client):
+    info = hubspot_client.token_info(EU_PORTAL)
     assert (info.hub_id, info.hublet) == (EU_PORTAL, "eu1")
 
 
-def test_oauth_token_info_falls_back_to_introspection(fake_hubspot, sleeps):
+def test_oauth_token_info_falls_back_to_introspection(fake_hubspot, hubspot_sleeps):
     fake_hubspot.add_token(OAUTH_TOKEN, PORTAL, kind="oauth", scopes=("tickets", "oauth"), hublet="na1")
-    with client_for(fake_hubspot, access_token=OAUTH_TOKEN, sleeps=sleeps) as c:
+    with client_for(fake_hubspot, access_token=OAUTH_TOKEN, sleeps=hubspot_sleeps) as c:
         info = c.token_info()
     assert info.kind == "oauth"
     assert info.user_email == "installer@example.com"
@@ -179,7 +167,7 @@ def test_unknown_token_kind_is_explained(fake_hubspot):
 # -- retries and rate limits --------------------------------------------------------------------
 
 
-def test_429_honours_retry_after(client, fake_hubspot, sleeps):
+def test_429_honours_retry_after(hubspot_client, fake_hubspot, hubspot_sleeps):
     fake_hubspot.fault(
         "/settings/v3/users/roles",
         429,
@@ -191,29 +179,29 @@ def test_429_honours_retry_after(client, fake_hubspot, sleeps):
             "policyName": "TEN_SECONDLY_ROLLING",
         },
     )
-    assert client.list_roles()
-    assert sleeps == [2.0]
+    assert hubspot_client.list_roles()
+    assert hubspot_sleeps == [2.0]
     assert len(fake_hubspot.calls) == 2
 
 
-def test_429_without_retry_after_uses_the_rate_limit_window(client, fake_hubspot, sleeps):
+def test_429_without_retry_after_uses_the_rate_limit_window(hubspot_client, fake_hubspot, hubspot_sleeps):
     headers = {"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Interval-Milliseconds": "1000"}
     fake_hubspot.fault("/settings/v3/users/teams", 429, headers=headers, body={"status": "error"})
-    assert client.list_teams()
-    assert len(sleeps) == 1
-    assert 0 < sleeps[0] <= 1.0
+    assert hubspot_client.list_teams()
+    assert len(hubspot_sleeps) == 1
+    assert 0 < hubspot_sleeps[0] <= 1.0
 
 
-def test_429_with_a_long_retry_after_fails_fast_with_when_to_retry(client, fake_hubspot, sleeps):
+def test_429_with_a_long_retry_after_fails_fast_with_when_to_retry(hubspot_client, fake_hubspot, hubspot_sleeps):
     fake_hubspot.fault("/settings/v3/users/roles", 429, headers={"Retry-After": "3600"}, times=None)
     with pytest.raises(HubSpotRateLimited) as caught:
-        client.list_roles()
-    assert sleeps == []
+        hubspot_client.list_roles()
+    assert hubspot_sleeps == []
     assert caught.value.retry_after == 3600
     assert "3600 s" in str(caught.value)
 
 
-def test_daily_limit_is_not_retried(client, fake_hubspot, sleeps):
+def test_daily_limit_is_not_retried(hubspot_client, fake_hubspot, hubspot_sleeps):
     body = {
         "status": "error",
         "message": "You have reached your daily limit.",
@@ -223,56 +211,58 @@ def test_daily_limit_is_not_retried(client, fake_hubspot, sleeps):
     }
     fake_hubspot.fault("/crm/v3/objects/tickets", 429, body=body, times=None)
     with pytest.raises(HubSpotRateLimited) as caught:
-        client.get_ticket("123")
+        hubspot_client.get_ticket("123")
     assert len(fake_hubspot.calls) == 1
     assert "midnight" in str(caught.value)
     assert caught.value.correlation_id == "c0ffee00-0000-4000-8000-000000000000"
 
 
-def test_persistent_429_gives_up_after_bounded_attempts(client, fake_hubspot, sleeps):
+def test_persistent_429_gives_up_after_bounded_attempts(hubspot_client, fake_hubspot, hubspot_sleeps):
     fake_hubspot.fault("/settings/v3/users/roles", 429, headers={"Retry-After": "1"}, times=None)
     with pytest.raises(HubSpotRateLimited):
-        client.list_roles()
-    assert len(fake_hubspot.calls) == client.attempts
-    assert sleeps == [1.0] * (client.attempts - 1)
+        hubspot_client.list_roles()
+    assert len(fake_hubspot.calls) == hubspot_client.attempts
+    assert hubspot_sleeps == [1.0] * (hubspot_client.attempts - 1)
 
 
-def test_5xx_is_retried_with_backoff_then_succeeds(client, fake_hubspot, sleeps):
+def test_5xx_is_retried_with_backoff_then_succeeds(hubspot_client, fake_hubspot, hubspot_sleeps):
     fake_hubspot.fault("/crm/v3/objects/tickets/123", 502, times=2)
-    assert client.get_ticket("123").id == "123"
+    assert hubspot_client.get_ticket("123").id == "123"
     assert len(fake_hubspot.calls) == 3
-    assert len(sleeps) == 2 and sleeps[1] > 0
+    assert len(hubspot_sleeps) == 2 and hubspot_sleeps[1] > 0
 
 
-def test_persistent_5xx_raises_unavailable_with_correlation_id(client, fake_hubspot):
+def test_persistent_5xx_raises_unavailable_with_correlation_id(hubspot_client, fake_hubspot):
     fake_hubspot.fault("/crm/v3/objects/tickets/123", 500, times=None)
     with pytest.raises(HubSpotUnavailable) as caught:
-        client.get_ticket("123")
+        hubspot_client.get_ticket("123")
     assert caught.value.status == 500
     assert "server error" in str(caught.value)
     assert caught.value.correlation_id
-    assert len(fake_hubspot.calls) == client.attempts
+    assert len(fake_hubspot.calls) == hubspot_client.attempts
 
 
-def test_slow_answer_beyond_the_read_timeout_is_retried_then_reported(client, fake_hubspot):
+def test_slow_answer_beyond_the_read_timeout_is_retried_then_reported(hubspot_client, fake_hubspot):
     fake_hubspot.fault("/crm/v3/objects/tickets/123", 200, delay=1.5, times=None, body={})
     with pytest.raises(HubSpotUnavailable) as caught:
-        client.get_ticket("123")
+        hubspot_client.get_ticket("123")
     assert "did not answer in time" in str(caught.value)
-    assert len(fake_hubspot.calls_to("/tickets/123")) == client.attempts
+    assert len(fake_hubspot.calls_to("/tickets/123")) == hubspot_client.attempts
 
 
-def test_one_slow_answer_then_success(client, fake_hubspot):
+def test_one_slow_answer_then_success(hubspot_client, fake_hubspot):
     fake_hubspot.fault("/crm/v3/objects/tickets/123", 200, delay=1.5, body={})
-    assert client.get_ticket("123").subject == "Refund request"
+    assert hubspot_client.get_ticket("123").subject == "Refund request"
 
 
-def test_connection_refused_is_a_clear_unavailable(sleeps):
+def test_connection_refused_is_a_clear_unavailable(hubspot_sleeps):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with (
-        HubSpotClient(access_token=TOKEN, base_url=f"http://127.0.0.1:{port}", sleep=sleeps.append, timeout=(1.0, 1.0)) as c,
+        HubSpotClient(
+            access_token=TOKEN, base_url=f"http://127.0.0.1:{port}", sleep=hubspot_sleeps.append, timeout=(1.0, 1.0)
+        ) as c,
         pytest.raises(HubSpotUnavailable) as caught,
     ):
         c.get_ticket("123")
@@ -280,9 +270,9 @@ def test_connection_refused_is_a_clear_unavailable(sleeps):
     assert TOKEN not in str(caught.value)
 
 
-def test_rate_limit_headers_are_remembered(client):
-    client.list_roles()
-    status = client.rate_limit()
+def test_rate_limit_headers_are_remembered(hubspot_client):
+    hubspot_client.list_roles()
+    status = hubspot_client.rate_limit()
     assert status is not None
     assert status.max == 190 and status.interval_ms == 10000 and status.remaining is not None
 
@@ -290,32 +280,32 @@ def test_rate_limit_headers_are_remembered(client):
 # -- bad bodies and HubSpot errors --------------------------------------------------------------
 
 
-def test_garbage_body_on_200_is_a_bad_response(client, fake_hubspot):
+def test_garbage_body_on_200_is_a_bad_response(hubspot_client, fake_hubspot):
     fake_hubspot.fault("/settings/v3/users/roles", 200, body="<html>502 Bad Gateway</html>")
     with pytest.raises(HubSpotBadResponse) as caught:
-        client.list_roles()
+        hubspot_client.list_roles()
     assert "not JSON" in str(caught.value)
 
 
-def test_json_of_the_wrong_shape_is_a_bad_response(client, fake_hubspot):
+def test_json_of_the_wrong_shape_is_a_bad_response(hubspot_client, fake_hubspot):
     fake_hubspot.fault("/settings/v3/users/roles", 200, body={"roles": "nope"})
     with pytest.raises(HubSpotBadResponse):
-        client.list_roles()
+        hubspot_client.list_roles()
     fake_hubspot.fault("/crm/v3/objects/tickets/123", 200, body={"properties": {}})
     with pytest.raises(HubSpotBadResponse):
-        client.get_ticket("123")
+        hubspot_client.get_ticket("123")
 
 
-def test_garbage_error_body_still_gives_a_status_message(client, fake_hubspot):
+def test_garbage_error_body_still_gives_a_status_message(hubspot_client, fake_hubspot):
     fake_hubspot.fault("/settings/v3/users/teams", 503, body=b"\xff\xfe not json", times=None)
     with pytest.raises(HubSpotUnavailable) as caught:
-        client.list_teams()
+        hubspot_client.list_teams()
     assert "HTTP 503" in str(caught.value)
 
 
-def test_not_found_is_its_own_type(client):
+def test_not_found_is_its_own_type(hubspot_client):
     with pytest.raises(HubSpotNotFound) as caught:
-        client.get_user_by_email("zed@example.com")
+        hubspot_client.get_user_by_email("zed@example.com")
     assert caught.value.status == 404
     assert caught.value.category == "OBJECT_NOT_FOUND"
 
@@ -415,7 +405,7 @@ def test_tokens_never_reach_the_logs(fake_hubspot, caplog):
             c.get_ticket("123")
     with client_for(fake_hubspot, access_token=revoked) as c, pytest.raises(HubSpotAuthError):
         c.get_ticket("123")
-    assert caplog.records, "the client should log its retries and failures"
+    assert caplog.records, "the hubspot_client should log its retries and failures"
     assert "/oauth/v1/access-tokens" in caplog.text
     assert OAUTH_TOKEN not in caplog.text
     assert revoked not in caplog.text

@@ -44,19 +44,8 @@ def clock():
 
 
 @pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
-def client(fake_hubspot, sleeps):
-    with client_for(fake_hubspot, sleeps=sleeps) as c:
-        yield c
-
-
-@pytest.fixture
-def service(client, clock):
-    with LookupService(client, clock=clock, cache_ttl=300) as s:
+def service(hubspot_client, clock):
+    with LookupService(hubspot_client, clock=clock, cache_ttl=300) as s:
         yield s
 
 
@@ -336,11 +325,11 @@ def test_malformed_json_from_hubspot_is_a_problem_not_a_crash(service, fake_hubs
     assert report.ticket.owner_name == "Bob Stone"
 
 
-def test_429_is_retried_after_retry_after_and_the_lookup_completes(service, fake_hubspot, sleeps):
+def test_429_is_retried_after_retry_after_and_the_lookup_completes(service, fake_hubspot, hubspot_sleeps):
     fake_hubspot.fault("/crm/v3/owners", 429, headers={"Retry-After": "1"}, body={"status": "error"})
     report = service.lookup("ann@example.com", ticket_id="123")
     assert report.ok
-    assert 1.0 in sleeps
+    assert 1.0 in hubspot_sleeps
 
 
 def test_persistent_5xx_everywhere_still_returns_a_report(service, fake_hubspot):

@@ -561,6 +561,8 @@ def missing_scopes_body(scopes: tuple[str, ...]) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     owner: FakeHubSpot
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without this, Nagle + delayed ACK add ~40 ms a call.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -678,3 +680,16 @@ def fake_hubspot():
         yield fake
     finally:
         fake.stop()
+
+
+@pytest.fixture
+def hubspot_sleeps():
+    """Retry waits the `hubspot_client` asked for (recorded instead of slept)."""
+    return []
+
+
+@pytest.fixture
+def hubspot_client(fake_hubspot, hubspot_sleeps):
+    """A HubSpotClient aimed at `fake_hubspot`: short timeouts, recorded retry waits."""
+    with client_for(fake_hubspot, sleeps=hubspot_sleeps) as client:
+        yield client
