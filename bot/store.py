@@ -1,0 +1,480 @@
+"""Persistence shared by every hsperm instance: SQLite for one process, PostgreSQL for several.
+
+Slack retries events and load balancers spread them over instances, so the facts that stop hsperm
+from answering twice (seen event ids, answered errors per thread) must live here, written with one
+atomic statement each, never as read-then-write. The schema is versioned: later changes append a
+migration to `MIGRATIONS` instead of editing the tables below, and every instance migrates at start.
+
+SQL is written once with `?` placeholders; the PostgreSQL backend rewrites them to `%s`. Values
+always travel as parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from knowledge import ChecklistItem, Diagnosis
+
+log = logging.getLogger(__name__)
+
+#: Slack retries an event for about 6 minutes; a day of event ids is plenty and stays small.
+EVENT_RETENTION_SECONDS = 24 * 3600
+#: How often one instance bothers to purge old event ids.
+PURGE_INTERVAL_SECONDS = 600
+
+# Each migration is a list of statements run in one transaction. Append, never edit: a deployed
+# database has already run the old ones. Types are the common subset of SQLite and PostgreSQL.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE processed_events (
+                event_id TEXT PRIMARY KEY,
+                received_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX processed_events_received_at ON processed_events (received_at)",
+            # One row per (thread, error): the claim that makes "never answer twice" atomic.
+            """CREATE TABLE answered_errors (
+                team_id TEXT NOT NULL,
+                channel_id TEXT NOT NULL,
+                thread_ts TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                answered_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (team_id, channel_id, thread_ts, fingerprint)
+            )""",
+            # History for App Home and the "Share" button. The diagnosis is stored as its JSON
+            # contract (secret kinds only, never the paste itself). `public` rows (answers in public
+            # channels) are listed to everyone in the workspace; the rest only to their user.
+            """CREATE TABLE diagnoses (
+                id TEXT PRIMARY KEY,
+                team_id TEXT NOT NULL,
+                user_id TEXT,
+                channel_id TEXT,
+                message_ts TEXT,
+                thread_ts TEXT,
+                source TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                diagnosis_json TEXT NOT NULL,
+                public INTEGER NOT NULL DEFAULT 0,
+                created_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX diagnoses_team_created ON diagnoses (team_id, created_at)",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class StoreError(RuntimeError):
+    """The database cannot be reached or used; the message never contains a password."""
+
+
+@dataclass(frozen=True)
+class DiagnosisRecord:
+    id: str
+    team_id: str
+    user_id: str | None
+    channel_id: str | None
+    message_ts: str | None
+    thread_ts: str | None
+    source: str
+    kind: str
+    diagnosis: Diagnosis
+    public: bool
+    created_at: float
+
+
+def diagnosis_from_dict(data: dict[str, Any]) -> Diagnosis:
+    """Rebuild a Diagnosis from its JSON contract (the inverse of `Diagnosis.to_dict`)."""
+    return Diagnosis(
+        kind=data["kind"],
+        summary=data.get("summary") or "",
+        alternatives=tuple(data.get("alternatives") or ()),
+        object_type=data.get("object_type"),
+        portal_id=data.get("portal_id"),
+        requires=tuple(data.get("requires") or ()),
+        requires_mode=data.get("requires_mode") or "any",
+        status=data.get("status"),
+        category=data.get("category"),
+        correlation_id=data.get("correlation_id"),
+        hublet=data.get("hublet"),
+        secrets=tuple(data.get("secrets") or ()),
+        checklist=tuple(ChecklistItem(i["title"], i["detail"]) for i in data.get("checklist") or ()),
+    )
+
+
+class Store:
+    """Backend-neutral operations; subclasses provide connections and the placeholder style."""
+
+    url_for_logs: str = ""
+
+    def __init__(self) -> None:
+        self._last_purge = 0.0
+        self._purge_lock = threading.Lock()
+        # One connection per thread: listener threads never wait on each other's queries.
+        self._local = threading.local()
+        self._connections: dict[threading.Thread, Any] = {}
+        self._connections_lock = threading.Lock()
+
+    # -- backend hooks -------------------------------------------------------------------------
+
+    def _open(self) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _usable(self, conn: Any) -> bool:
+        return True
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+        yield
+
+    @contextmanager
+    def _migration_transaction(self) -> Iterator[Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+        yield
+
+    def _sql(self, statement: str) -> str:
+        return statement
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or not self._usable(conn):
+            conn = self._open()
+            self._local.conn = conn
+            with self._connections_lock:
+                # Servers that start a thread per request would otherwise leave a connection
+                # behind for every finished thread.
+                for thread in [t for t in self._connections if not t.is_alive()]:
+                    _close_quietly(self._connections.pop(thread))
+                stale = self._connections.get(threading.current_thread())
+                if stale is not None:
+                    _close_quietly(stale)
+                self._connections[threading.current_thread()] = conn
+        return conn
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections.values():
+                _close_quietly(conn)
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Bring the schema to SCHEMA_VERSION; safe when several instances start at once."""
+        with self._migration_transaction() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            cur.execute("SELECT MAX(version) FROM schema_version")
+            current = cur.fetchone()[0] or 0
+            for version, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    cur.execute(statement)
+                cur.execute(self._sql("INSERT INTO schema_version (version) VALUES (?)"), (version,))
+                log.info("database migrated to schema version %s", version)
+                current = version
+        return current
+
+    def schema_version(self) -> int:
+        with self._cursor() as cur:
+            cur.execute("SELECT MAX(version) FROM schema_version")
+            return cur.fetchone()[0] or 0
+
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers a query and the schema is in place."""
+        try:
+            version = self.schema_version()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"database check failed: {type(exc).__name__}") from exc
+        if version < SCHEMA_VERSION:
+            raise StoreError(f"database schema is at version {version}, expected {SCHEMA_VERSION}")
+
+    # -- dedupe --------------------------------------------------------------------------------
+
+    def claim_event(self, event_id: str, now: float | None = None) -> bool:
+        """True for the first delivery of `event_id` across all instances, False for repeats."""
+        now = time.time() if now is None else now
+        with self._cursor() as cur:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO processed_events (event_id, received_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING"
+                ),
+                (event_id, now),
+            )
+            won = cur.rowcount == 1
+        self._maybe_purge(now)
+        return won
+
+    def claim_answer(self, team_id: str, channel_id: str, thread_ts: str, fingerprint: str) -> bool:
+        """True if nobody has answered this error in this thread yet; claims it in the same statement."""
+        with self._cursor() as cur:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO answered_errors (team_id, channel_id, thread_ts, fingerprint, answered_at) "
+                    "VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (team_id, channel_id, thread_ts, fingerprint) DO NOTHING"
+                ),
+                (team_id, channel_id, thread_ts, fingerprint, time.time()),
+            )
+            return cur.rowcount == 1
+
+    def release_answer(self, team_id: str, channel_id: str, thread_ts: str, fingerprint: str) -> None:
+        """Undo a claim whose reply could not be posted, so a later paste can still be answered."""
+        with self._cursor() as cur:
+            cur.execute(
+                self._sql(
+                    "DELETE FROM answered_errors WHERE team_id = ? AND channel_id = ? AND thread_ts = ? AND fingerprint = ?"
+                ),
+                (team_id, channel_id, thread_ts, fingerprint),
+            )
+
+    def purge(self, older_than: float) -> int:
+        with self._cursor() as cur:
+            cur.execute(self._sql("DELETE FROM processed_events WHERE received_at < ?"), (older_than,))
+            return cur.rowcount
+
+    def _maybe_purge(self, now: float) -> None:
+        if now - self._last_purge < PURGE_INTERVAL_SECONDS or not self._purge_lock.acquire(blocking=False):
+            return
+        try:
+            self._last_purge = now
+            self.purge(now - EVENT_RETENTION_SECONDS)
+        except Exception:
+            log.warning("purging old event ids failed; will retry later", exc_info=True)
+        finally:
+            self._purge_lock.release()
+
+    # -- history -------------------------------------------------------------------------------
+
+    def record_diagnosis(
+        self,
+        *,
+        team_id: str,
+        diagnosis: Diagnosis,
+        source: str,
+        user_id: str | None = None,
+        channel_id: str | None = None,
+        message_ts: str | None = None,
+        thread_ts: str | None = None,
+        public: bool = False,
+    ) -> str:
+        """Store one diagnosis shown to someone; returns its id (a Share button's value)."""
+        record_id = os.urandom(12).hex()
+        with self._cursor() as cur:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO diagnoses (id, team_id, user_id, channel_id, message_ts, thread_ts, "
+                    "source, kind, diagnosis_json, public, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                (
+                    record_id,
+                    team_id,
+                    user_id,
+                    channel_id,
+                    message_ts,
+                    thread_ts,
+                    source,
+                    diagnosis.kind,
+                    json.dumps(diagnosis.to_dict(), ensure_ascii=False),
+                    1 if public else 0,
+                    time.time(),
+                ),
+            )
+        return record_id
+
+    def get_diagnosis(self, record_id: str, team_id: str) -> DiagnosisRecord | None:
+        with self._cursor() as cur:
+            cur.execute(
+                self._sql(
+                    "SELECT id, team_id, user_id, channel_id, message_ts, thread_ts, source, kind, "
+                    "diagnosis_json, public, created_at FROM diagnoses WHERE id = ? AND team_id = ?"
+                ),
+                (record_id, team_id),
+            )
+            row = cur.fetchone()
+        return _record(row) if row else None
+
+    def recent_diagnoses(self, team_id: str, viewer_id: str, limit: int = 10) -> list[DiagnosisRecord]:
+        """Newest first: public answers in the workspace plus the viewer's own private ones (App Home)."""
+        with self._cursor() as cur:
+            cur.execute(
+                self._sql(
+                    "SELECT id, team_id, user_id, channel_id, message_ts, thread_ts, source, kind, "
+                    "diagnosis_json, public, created_at FROM diagnoses "
+                    "WHERE team_id = ? AND (public = 1 OR user_id = ?) "
+                    "ORDER BY created_at DESC, id DESC LIMIT ?"
+                ),
+                (team_id, viewer_id, int(limit)),
+            )
+            rows = cur.fetchall()
+        return [_record(row) for row in rows]
+
+
+def _close_quietly(conn: Any) -> None:
+    try:
+        conn.close()
+    except Exception:
+        log.debug("closing a database connection failed", exc_info=True)
+
+
+def _record(row: Sequence[Any]) -> DiagnosisRecord:
+    return DiagnosisRecord(
+        id=row[0],
+        team_id=row[1],
+        user_id=row[2],
+        channel_id=row[3],
+        message_ts=row[4],
+        thread_ts=row[5],
+        source=row[6],
+        kind=row[7],
+        diagnosis=diagnosis_from_dict(json.loads(row[8])),
+        public=bool(row[9]),
+        created_at=float(row[10]),
+    )
+
+
+class SQLiteStore(Store):
+    """One connection per thread, WAL and a busy timeout so several processes can share a file."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        if path == ":memory:":
+            # Every thread must see the same in-memory database.
+            self._target, self._uri = f"file:hsperm-{os.urandom(6).hex()}?mode=memory&cache=shared", True
+            self._keepalive: sqlite3.Connection | None = self._connect()
+        else:
+            directory = os.path.dirname(os.path.abspath(path))
+            os.makedirs(directory, exist_ok=True)
+            self._target, self._uri, self._keepalive = path, False, None
+        self.url_for_logs = f"sqlite:///{path}"
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._target, uri=self._uri, timeout=10.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        if not self._uri:
+            conn.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL is durable against process crashes, which is what dedupe needs.
+            conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.url_for_logs}: {exc}") from exc
+
+    @contextmanager
+    def _cursor(self) -> Iterator[sqlite3.Cursor]:
+        cur = self._conn().cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
+    def _migration_transaction(self) -> Iterator[sqlite3.Cursor]:
+        conn = self._conn()
+        cur = conn.cursor()
+        # IMMEDIATE takes the write lock first, so two starting processes migrate one after the other.
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit()
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        super().close()
+        if self._keepalive is not None:
+            self._keepalive.close()
+            self._keepalive = None
+
+
+class PostgresStore(Store):
+    """psycopg 3, autocommit, one connection per thread, reconnecting after a dropped connection."""
+
+    #: Any fixed number works; it only has to be the same for every hsperm instance.
+    MIGRATION_LOCK_KEY = 0x68737065726D
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        import psycopg
+
+        self._psycopg = psycopg
+        self._url = url
+        self.url_for_logs = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def _usable(self, conn: Any) -> bool:
+        return not conn.closed and not conn.broken
+
+    def _open(self) -> Any:
+        try:
+            return self._psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+        except self._psycopg.Error as exc:
+            # libpq messages name host and user but never the password; keep only the first line.
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"cannot connect to {self.url_for_logs}: {first_line}") from None
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        conn = self._conn()
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        except self._psycopg.OperationalError:
+            # A dropped connection is replaced on the next call instead of failing forever.
+            conn.close()
+            raise
+
+    @contextmanager
+    def _migration_transaction(self) -> Iterator[Any]:
+        conn = self._conn()
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (self.MIGRATION_LOCK_KEY,))
+            yield cur
+
+
+def open_store(database_url: str, *, migrate: bool = True) -> Store:
+    """Open the store named by DATABASE_URL and (by default) bring its schema up to date."""
+    if database_url.startswith("sqlite:///"):
+        store: Store = SQLiteStore(unquote(database_url[len("sqlite:///") :]) or "hsperm.db")
+    elif database_url.startswith(("postgres://", "postgresql://")):
+        store = PostgresStore(database_url)
+    else:
+        raise StoreError("DATABASE_URL must start with sqlite:///, postgres:// or postgresql://")
+    if migrate:
+        try:
+            store.migrate()
+        except StoreError:
+            store.close()
+            raise
+        except Exception as exc:
+            store.close()
+            where = store.url_for_logs
+            raise StoreError(f"cannot prepare the database at {where}: {type(exc).__name__}: {exc}") from exc
+    return store
