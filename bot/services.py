@@ -1,0 +1,96 @@
+"""What every Slack handler is given: settings, the store and optional HubSpot services.
+
+Handlers stay thin by calling these instead of touching the engine or the database themselves.
+`lookup` stays None until the HubSpot lookup change fills it; a handler that shows the
+`hsperm_lookup` button checks for it, and `on_lookup_enabled` lets that change register its
+own listeners without editing `bot/app.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.config import Settings
+from bot.store import Store, open_store
+from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    #: HubSpot lookup service (bot.lookup); None while lookups are not configured.
+    lookup: Any | None = None
+    #: Called as on_lookup_enabled(app, services) by create_app when `lookup` is set.
+    on_lookup_enabled: Callable[[App, Services], None] | None = None
+
+    @property
+    def lookup_available(self) -> bool:
+        return self.lookup is not None
+
+    def diagnose(self, text: str) -> Diagnosis:
+        """The engine caps input itself; slicing first keeps a 40 MB paste from being copied around."""
+        return diagnose(text[: MAX_INPUT_CHARS + 1])
+
+    def answer_once(self, team_id: str, channel_id: str, thread_ts: str, diagnosis: Diagnosis) -> bool:
+        """Claim the right to answer this error in this thread (shared by all instances)."""
+        return self.store.claim_answer(team_id, channel_id, thread_ts, fingerprint(diagnosis))
+
+    def forget_answer(self, team_id: str, channel_id: str, thread_ts: str, diagnosis: Diagnosis) -> None:
+        self.store.release_answer(team_id, channel_id, thread_ts, fingerprint(diagnosis))
+
+    def remember(self, team_id: str | None, diagnosis: Diagnosis, source: str, **where: Any) -> str | None:
+        """Record a diagnosis for App Home and the Share button (`where`: Store.record_diagnosis's
+        user_id, channel_id, message_ts, thread_ts, public); a failure must not cost the reply."""
+        try:
+            return self.store.record_diagnosis(team_id=team_id or "", diagnosis=diagnosis, source=source, **where)
+        except Exception:
+            log.warning("could not record a %s diagnosis in the store", diagnosis.kind, exc_info=True)
+            return None
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """All the text a person sees in a message: its text, attachments (alerting bots) and snippets."""
+    parts: list[str] = [message.get("text") or ""]
+    for attachment in message.get("attachments") or ():
+        if not isinstance(attachment, dict):
+            continue
+        body = [attachment.get(key) or "" for key in ("pretext", "title", "text")]
+        fields = [f for f in attachment.get("fields") or () if isinstance(f, dict)]
+        body += [f"{f.get('title') or ''}: {f.get('value') or ''}" for f in fields]
+        if not any(body):
+            body.append(attachment.get("fallback") or "")
+        parts.extend(body)
+    for file in message.get("files") or ():
+        if isinstance(file, dict) and file.get("preview"):
+            parts.append(file["preview"])
+    return "\n".join(part for part in parts if isinstance(part, str) and part)
+
+
+def fingerprint(diagnosis: Diagnosis) -> str:
+    """Same error = same rule, kind, object, portal, permissions and status; per-call ids do not count."""
+    parts = (
+        diagnosis.kind,
+        diagnosis.object_type or "",
+        diagnosis.portal_id or "",
+        ",".join(diagnosis.requires),
+        str(diagnosis.status or ""),
+        diagnosis.category or "",
+        diagnosis.hublet or "",
+        diagnosis.rule_id or "",
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def build_services(settings: Settings, *, store: Store | None = None) -> Services:
+    """Open (and migrate) the store named by the settings unless one is given."""
+    return Services(settings=settings, store=store or open_store(settings.database_url))
