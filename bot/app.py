@@ -1,0 +1,189 @@
+"""The one place that wires Slack to hsperm's services: `create_app`, plus `serve` and `check` for the CLI.
+
+The factory makes no network call (token verification is deferred to the first request), so
+tests, `check` and gunicorn workers can build apps freely; handlers get everything through
+`Services`, never through globals.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.config import Settings
+from bot.redact import install_log_redaction, redact
+from bot.services import Services, build_services
+from handlers import actions, commands, home, messages, shortcuts, views
+
+log = logging.getLogger(__name__)
+
+#: Listener threads. Slack work is I/O bound (Web API calls, and HubSpot lookups later, which
+#: can take seconds); a rate-limit retry sleeps in its thread. 16 keeps acks instant while a few
+#: threads wait, without letting one burst start hundreds of threads.
+LISTENER_THREADS = 16
+WEB_API_TIMEOUT_SECONDS = 10
+
+
+def make_client(settings: Settings) -> WebClient:
+    """A WebClient that rides out Slack's 429s and 5xx instead of failing the reply."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=WEB_API_TIMEOUT_SECONDS,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def dedupe_events(services: Services) -> Callable[..., Any]:
+    """Global middleware: the first delivery of an event id wins, on whichever instance it lands.
+
+    Slack retries an event it thinks failed (`X-Slack-Retry-Num`); without this, a slow first
+    attempt plus its retry means two replies. If the database is down we answer 503 so Slack
+    retries later, rather than risk answering twice or never.
+    """
+
+    def middleware(body: dict[str, Any], next: Callable[[], Any], logger: logging.Logger) -> Any:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if not event_id:
+            return next()
+        try:
+            first = services.store.claim_event(str(event_id))
+        except Exception as exc:
+            logger.error("event %s not processed: the store is unavailable (%s)", event_id, type(exc).__name__)
+            return BoltResponse(status=503, body="")
+        if not first:
+            logger.info("event %s already handled; ignoring the repeat delivery", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware
+
+
+def create_app(settings: Settings, *, client: WebClient | None = None, services: Services | None = None) -> App:
+    """Build the Bolt app with every hsperm listener registered; opens (and migrates) the store if needed."""
+    services = services or build_services(settings)
+    app = App(
+        name="hsperm",
+        client=client or make_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        token_verification_enabled=False,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="hsperm-listener"),
+    )
+    app.use(dedupe_events(services))
+    for surface in (messages, commands, actions, shortcuts, views, home):
+        surface.register(app, services)
+    if services.lookup is not None and services.on_lookup_enabled is not None:
+        services.on_lookup_enabled(app, services)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
+        # Listeners answer the user themselves; this only keeps the log line useful and token-free.
+        kind = body.get("type") or "request"
+        logger.error("unhandled %s while handling a %s: %s", type(error).__name__, kind, redact(str(error)))
+
+    return app
+
+
+def configure_logging(settings: Settings) -> None:
+    """Plain log lines on stderr, with every configured token masked before any handler sees it."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+    root.setLevel(settings.log_level)
+    install_log_redaction(
+        [
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.hubspot_access_token,
+            *settings.hubspot_portal_tokens.values(),
+        ]
+    )
+
+
+def serve(settings: Settings) -> int:
+    """`python -m bot serve`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT."""
+    settings.require_slack()
+    configure_logging(settings)
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        app = create_app(settings)
+        log.info("hsperm starting in Socket Mode (no public URL needed)")
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return 0
+
+    from bot.web import run_http
+
+    log.info("hsperm starting in HTTP mode on port %s", settings.port)
+    return run_http(settings)
+
+
+def check(settings: Settings) -> int:
+    """`python -m bot check`: settings, database and Slack token, one line each; 0 when all pass."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.config import ConfigError
+    from bot.store import StoreError, open_store
+
+    failures = 0
+
+    def report(ok: bool, what: str, detail: str) -> None:
+        nonlocal failures
+        failures += 0 if ok else 1
+        print(f"{'ok  ' if ok else 'FAIL'} {what}: {redact(detail)}")
+
+    try:
+        settings.require_slack()
+        mode = "Socket Mode (SLACK_APP_TOKEN)" if settings.socket_mode else f"HTTP mode on port {settings.port}"
+        report(True, "settings", mode)
+    except ConfigError as exc:
+        report(False, "settings", str(exc))
+
+    try:
+        store = open_store(settings.database_url)
+        try:
+            store.ping()
+            report(True, "database", f"{store.url_for_logs} (schema version {store.schema_version()})")
+        finally:
+            store.close()
+    except StoreError as exc:
+        report(False, "database", str(exc))
+
+    if settings.slack_bot_token:
+        try:
+            auth = make_client(settings).auth_test()
+            report(
+                True,
+                "slack",
+                f"bot @{auth.get('user')} in workspace {auth.get('team')} ({auth.get('team_id')})",
+            )
+        except SlackApiError as exc:
+            report(False, "slack", f"auth.test failed: {exc.response.get('error')}")
+        except Exception as exc:
+            report(False, "slack", f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
+
+    if settings.hubspot_configured:
+        report(True, "hubspot", "credentials configured (live lookups are checked by `python -m bot lookup`)")
+    else:
+        print("info hubspot: no HUBSPOT_ACCESS_TOKEN; pasted errors work, live lookups are off")
+    return 0 if failures == 0 else 1

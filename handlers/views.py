@@ -1,0 +1,104 @@
+"""The `/hsperm` form: validate, close it at once, then answer privately where it was opened.
+
+An ephemeral message needs the bot in the channel; when it is not (a DM between people, a
+channel it was never invited to), the answer comes as a DM from hsperm instead.
+"""
+
+from __future__ import annotations
+
+import json
+from logging import Logger
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks import (
+    MODAL_ACTION_ID,
+    MODAL_BLOCK_ID,
+    MODAL_CALLBACK_ID,
+    Message,
+    diagnosis_message,
+    no_error_message,
+    problem_message,
+)
+from bot.services import Services
+
+
+def register(app: App, services: Services) -> None:
+    def on_submit(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        logger: Logger,
+    ) -> None:
+        text = pasted_text(view)
+        if not text.strip():
+            ack(response_action="errors", errors={MODAL_BLOCK_ID: "Paste the error text first."})
+            return
+        ack()
+        user = (body.get("user") or {}).get("id") or ""
+        team_id = context.team_id or (body.get("team") or {}).get("id")
+        answer_form(services, text, user, team_id, _origin_channel(view), client, logger)
+
+    app.view(MODAL_CALLBACK_ID)(on_submit)
+
+
+def pasted_text(view: dict[str, Any]) -> str:
+    values = (view.get("state") or {}).get("values") or {}
+    return ((values.get(MODAL_BLOCK_ID) or {}).get(MODAL_ACTION_ID) or {}).get("value") or ""
+
+
+def _origin_channel(view: dict[str, Any]) -> str | None:
+    try:
+        channel = json.loads(view.get("private_metadata") or "{}").get("channel")
+    except (ValueError, AttributeError):
+        return None
+    return channel if isinstance(channel, str) and channel else None
+
+
+def answer_form(
+    services: Services,
+    text: str,
+    user: str,
+    team_id: str | None,
+    channel: str | None,
+    client: WebClient,
+    logger: Logger,
+) -> None:
+    try:
+        diagnosis = services.diagnose(text)
+        if diagnosis.is_hubspot:
+            record_id = services.remember(
+                team_id,
+                diagnosis,
+                "modal",
+                user_id=user,
+                channel_id=channel,
+            )
+            lookup = {"lookup_available": services.lookup_available, "lookup_value": record_id}
+            ephemeral = diagnosis_message(diagnosis, paste=text, share_value=record_id, **lookup)
+            direct = diagnosis_message(diagnosis, paste=text, **lookup)
+        else:
+            ephemeral = direct = no_error_message(text)
+    except Exception:
+        logger.exception("the /hsperm form failed")
+        ephemeral = direct = problem_message()
+    _deliver(client, channel, user, ephemeral, direct, logger)
+
+
+def _deliver(client: WebClient, channel: str | None, user: str, ephemeral: Message, direct: Message, logger: Logger) -> None:
+    if channel:
+        try:
+            client.chat_postEphemeral(channel=channel, user=user, **ephemeral.kwargs())
+            return
+        except SlackApiError as exc:
+            logger.info("ephemeral answer in %s failed (%s); sending a DM", channel, exc.response.get("error"))
+    try:
+        # Posting to a user id lands in the app's Messages tab with that user.
+        client.chat_postMessage(channel=user, unfurl_links=False, **direct.kwargs())
+    except SlackApiError as exc:
+        logger.warning("could not answer the /hsperm form: %s", exc.response.get("error"))
