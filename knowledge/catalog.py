@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from knowledge.data import load_toml
+from knowledge.fastre import FastPattern
 
 _SENSITIVE = re.compile(r"(?:^|\.)(?:highly_)?sensitive(?:\.|$)|\.v2$")
 
@@ -19,7 +20,7 @@ class HubSpotObject:
     type_id: str | None = None
     report_as: str = "name"
     api_names: tuple[str, ...] = ()
-    keywords: tuple[re.Pattern[str], ...] = ()
+    keywords: tuple[FastPattern, ...] = ()
     read_scopes: tuple[str, ...] = ()
     write_scopes: tuple[str, ...] = ()
     levels: bool = False
@@ -47,7 +48,7 @@ def objects() -> tuple[HubSpotObject, ...]:
             type_id=e.get("type_id"),
             report_as=e.get("report_as", "name"),
             api_names=tuple(e.get("api_names", ())),
-            keywords=tuple(re.compile(k, re.IGNORECASE) for k in e.get("keywords", ())),
+            keywords=tuple(FastPattern(k) for k in e.get("keywords", ())),
             read_scopes=tuple(e.get("read_scopes", ())),
             write_scopes=tuple(e.get("write_scopes", ())),
             levels=bool(e.get("levels", False)),
@@ -107,9 +108,10 @@ def object_for_permission(permission_name: str) -> HubSpotObject | None:
     return None
 
 
-def object_by_keyword(text: str) -> HubSpotObject | None:
+def object_by_keyword(text: str, low: str | None = None) -> HubSpotObject | None:
+    low = text.casefold() if low is None else low
     for obj in objects():
-        if any(pattern.search(text) for pattern in obj.keywords):
+        if any(pattern.search(text, low) for pattern in obj.keywords):
             return obj
     return None
 

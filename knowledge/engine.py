@@ -19,6 +19,8 @@ from knowledge.secrets import find_secrets
 #: Only the first 64 KB of a paste is read: HubSpot error bodies are far smaller, and the cap
 #: bounds the time any input can take.
 MAX_INPUT_CHARS = 64 * 1024
+#: Fields of a long paste are read within this many characters of where the deciding rule matched.
+EXTRACT_WINDOW = 4 * 1024
 
 
 def diagnose(text: str) -> Diagnosis:
@@ -33,9 +35,14 @@ def diagnose(text: str) -> Diagnosis:
     flat = flatten(lines)
     low = flat.casefold()
     status = extract.status(flat, low)
-    rule = _first_rule(flat, low, lines, status)
-    if rule is None:
+    found = _first_rule(flat, low, lines, status)
+    if found is None:
         return _not_hubspot(lines)
+    rule, position = found
+    if len(flat) > 2 * EXTRACT_WINDOW:
+        # A long paste is mostly log noise; the fields belong to the error the rule matched.
+        flat = flat[max(0, position - EXTRACT_WINDOW) : position + EXTRACT_WINDOW]
+        low = flat.casefold()
     return _diagnosis(rule, flat, low, lines, status)
 
 
@@ -49,15 +56,19 @@ def explain(text: str) -> list[str]:
     return [f"{r.id}{'' if admitted(r, evidence) else ' (not admitted)'}" for r in rules() if r.fires(flat, low, status)]
 
 
-def _first_rule(flat: str, low: str, lines: str, status: int | None) -> Rule | None:
+def _first_rule(flat: str, low: str, lines: str, status: int | None) -> tuple[Rule, int] | None:
+    """The highest-priority rule that fires and is admitted, with where it matched."""
     evidence: Evidence | None = None
     for rule in rules():
-        if not rule.possible(low) or not rule.fires(flat, low, status):
+        if not rule.possible(low):
+            continue
+        position = rule.where(flat, low, status)
+        if position is None:
             continue
         if rule.evidence != "signature" and evidence is None:
             evidence = weigh(flat, low, lines)
         if admitted(rule, evidence):  # type: ignore[arg-type]
-            return rule
+            return rule, position
     return None
 
 

@@ -25,7 +25,9 @@ _PORTAL = [
     FastPattern(r"\bHub (\d{3,12}) is unknown"),
     FastPattern(r"\bhcrn:(\d{3,12}):"),
     FastPattern(r"\bapp(?:-[a-z]{2,3}\d{1,2})?\.hubspot\.com/[a-z0-9-]{2,40}/(\d{3,12})\b"),
-    FastPattern(r"\b(?:portal|hub|account) (\d{5,12})\b"),
+    FastPattern(r"\bportal (\d{5,12})\b"),
+    FastPattern(r"\bhub (\d{5,12})\b"),
+    FastPattern(r"\baccount (\d{5,12})\b"),
     FastPattern(r"\bportal(?:Id)?=(\d{3,12})\b"),
     FastPattern(r"\(\s*(\d{6,12})\s*\)(?= ?$| ?\[| ?\n)"),
 ]
@@ -169,7 +171,7 @@ def object_type(text: str, low: str | None = None, requires: tuple[str, ...] = (
         match = _SCOPE_AREA.match(name)
         if match:
             return match.group(1)
-    obj = catalog.object_by_keyword(text)
+    obj = catalog.object_by_keyword(text, low)
     return obj.reported() if obj else None
 
 

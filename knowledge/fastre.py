@@ -23,7 +23,7 @@ from re import _parser
 
 Hints = frozenset[str]
 
-_LEADING_WORD = re.compile(r"\\b([A-Za-z0-9][A-Za-z0-9 ',:=_-]{2,})")
+_LEADING_WORD = re.compile(r"\\b(\(\?P<\w+>)?([A-Za-z0-9][A-Za-z0-9 ',:=_-]{2,})")
 
 
 def _sequence_hints(items) -> Hints | None:
@@ -67,29 +67,40 @@ def literal_hints(pattern: str, flags: int = 0) -> Hints:
     return hints
 
 
+def _boundary_moved(pattern: str) -> str:
+    """`\\bfoo…` (or `\\b(?P<name>foo…`) as `foo(?<!\\wfoo)…`: same matches, but `re` can search
+    for the literal `foo` instead of testing a word boundary at every position."""
+    match = _LEADING_WORD.match(pattern)
+    if not match:
+        return pattern
+    group, word = match.group(1) or "", match.group(2)
+    if pattern[match.end() : match.end() + 1] in ("?", "*", "+", "{"):
+        word = word[:-1]  # the last character is quantified: it is not a fixed literal
+    if len(word) < 3 or not word[0].isalnum():
+        return pattern
+    literal = re.escape(word)
+    return group + literal + f"(?<!\\w{literal})" + pattern[2 + len(group) + len(word) :]
+
+
 def _lowered(pattern: str) -> str | None:
     """The pattern for case-sensitive use on lower-cased text, or None if that is not exact.
 
     Letters are lowered except right after a backslash (`\\S`, `\\W`, `\\D`, `\\B` keep their
     meaning); patterns with inline flag groups or named escapes are left alone.
     """
-    if "(?-i" in pattern or "(?i" in pattern or "\\N" in pattern or "\\p" in pattern:
+    if "(?-i" in pattern or "(?i" in pattern or "\\N" in pattern or "\\p" in pattern or "(?P=" in pattern:
         return None
     out: list[str] = []
     escaped = False
-    for char in pattern:
-        out.append(char if escaped else char.lower())
+    in_name = False
+    for index, char in enumerate(pattern):
+        if pattern.startswith("(?P<", index):
+            in_name = True
+        elif in_name and char == ">":
+            in_name = False
+        out.append(char if escaped or in_name else char.lower())
         escaped = not escaped and char == "\\"
-    lowered = "".join(out)
-    match = _LEADING_WORD.match(lowered)
-    if match:
-        word = match.group(1)
-        if lowered[match.end() : match.end() + 1] in ("?", "*", "+", "{"):
-            word = word[:-1]  # the last character is quantified: it is not a fixed literal
-        if len(word) >= 3 and word[0].isalnum():
-            literal = re.escape(word)
-            lowered = literal + f"(?<!\\w{literal})" + lowered[2 + len(word) :]
-    return lowered
+    return _boundary_moved("".join(out))
 
 
 class _Match:
@@ -121,10 +132,13 @@ class FastPattern:
 
     def __init__(self, pattern: str, flags: int = re.IGNORECASE) -> None:
         self.pattern = pattern
-        self.regex = re.compile(pattern, flags)
+        if pattern.startswith("(?i)"):
+            pattern, flags = pattern[4:], flags | re.IGNORECASE
         self.hints = tuple(sorted(literal_hints(pattern, flags), key=len, reverse=True))
         lowered = _lowered(pattern) if flags & re.IGNORECASE else None
         self.fast = re.compile(lowered, flags & ~re.IGNORECASE) if lowered is not None else None
+        #: the original regex (case-sensitive ones with their leading `\b` moved, same matches)
+        self.regex = re.compile(pattern if flags & re.IGNORECASE else _boundary_moved(pattern), flags)
 
     def possible(self, low: str) -> bool:
         for hint in self.hints:
@@ -135,8 +149,12 @@ class FastPattern:
     def search(self, text: str, low: str | None = None) -> re.Match[str] | _Match | None:
         if low is None:
             low = text.lower()
-        if self.hints and not self.possible(low):
-            return None
+        if self.hints:
+            for hint in self.hints:  # `possible`, inlined: the hottest loop in hsperm
+                if hint in low:
+                    break
+            else:
+                return None
         if self.fast is not None and len(low) == len(text):
             match = self.fast.search(low)
             return _Match(match, text) if match else None

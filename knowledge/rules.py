@@ -46,13 +46,26 @@ class Rule:
 
     def fires(self, text: str, low: str, status: int | None) -> bool:
         """`low` is `text.casefold()`, shared by every pattern's literal pre-check."""
+        return self.where(text, low, status) is not None
+
+    def where(self, text: str, low: str, status: int | None) -> int | None:
+        """Offset of the text this rule matched (0 for a status-only rule), or None."""
         if self.status_in and status not in self.status_in:
-            return False
-        if self.match and not any(p.search(text, low) for p in self.match):
-            return False
+            return None
+        position = 0
+        if self.match:
+            for pattern in self.match:
+                found = pattern.search(text, low)
+                if found:
+                    position = found.start()
+                    break
+            else:
+                return None
         if not all(p.search(text, low) for p in self.also):
-            return False
-        return not any(p.search(text, low) for p in self.unless)
+            return None
+        if any(p.search(text, low) for p in self.unless):
+            return None
+        return position
 
 
 @dataclass(frozen=True)
