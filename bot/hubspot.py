@@ -19,13 +19,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from bot.redact import RedactingFilter, redact_values
 from knowledge import Diagnosis, diagnose
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -480,6 +483,7 @@ class HubSpotClient:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         session: requests.Session | None = None,
         pool_size: int = 16,
     ) -> None:
@@ -491,7 +495,9 @@ class HubSpotClient:
         self.max_retry_wait = max_retry_wait
         self.backoff = backoff
         self._sleep = sleep
-        self._rate: dict[str, RateLimitStatus] = {}
+        #: token -> (monotonic time seen, last rate-limit headers); in memory only, never logged
+        self._rate: dict[str, tuple[float, RateLimitStatus]] = {}
+        self._clock = clock
         self._rate_lock = threading.Lock()
         self._calls = 0
         self._calls_lock = threading.Lock()
@@ -508,7 +514,7 @@ class HubSpotClient:
             logging.getLogger(name).addFilter(self._log_filter)
 
     @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> HubSpotClient:
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> HubSpotClient:
         """Build from `bot.config.Settings`; keyword arguments override timeouts, retries, etc."""
         return cls(
             access_token=settings.hubspot_access_token,
@@ -591,8 +597,26 @@ class HubSpotClient:
 
     def rate_limit(self, portal_id: str | None = None) -> RateLimitStatus | None:
         """The latest rate-limit headers seen for that portal's token (for `check` and logs)."""
+        token = self._token(portal_id)
         with self._rate_lock:
-            return self._rate.get(str(portal_id or ""))
+            seen = self._rate.get(token)
+        return seen[1] if seen else None
+
+    def _throttle_wait(self, token: str) -> float:
+        """Seconds to hold a call because the last answer said the window's budget is spent.
+
+        HubSpot counts error responses against an app (they should stay under 5% of calls), so
+        waiting for the rolling window beats sending a call we know will get a 429.
+        """
+        with self._rate_lock:
+            seen = self._rate.get(token)
+        if not seen:
+            return 0.0
+        when, status = seen
+        if status.remaining is None or status.remaining > 0 or not status.interval_ms:
+            return 0.0
+        left = when + status.interval_ms / 1000.0 - self._clock()
+        return min(max(0.0, left), self.max_retry_wait)
 
     # -- HTTP -----------------------------------------------------------------------------------
 
@@ -618,6 +642,10 @@ class HubSpotClient:
         headers = {"Authorization": f"Bearer {token}"} if auth else {}
         url = f"{self.base_url}{path}"
         last_error: HubSpotError | None = None
+        pause = self._throttle_wait(token) if auth else 0.0
+        if pause > 0:
+            log.info("hubspot %s %s: rate-limit window spent; waiting %.2fs", method, endpoint, pause)
+            self._sleep(pause)
         for attempt in range(1, self.attempts + 1):
             with self._calls_lock:
                 self._calls += 1
@@ -643,7 +671,7 @@ class HubSpotClient:
                 )
                 wait = self._backoff_wait(attempt)
             else:
-                self._remember_rate(portal_id, response.headers)
+                self._remember_rate(token, response.headers)
                 if response.status_code < 400:
                     return self._parse(response, what, endpoint, portal_id)
                 last_error = self._error(response, what, endpoint, portal_id)
@@ -697,7 +725,7 @@ class HubSpotClient:
             return wait if wait <= self.max_retry_wait else None
         return None
 
-    def _remember_rate(self, portal_id: str | None, headers: Mapping[str, str]) -> None:
+    def _remember_rate(self, token: str, headers: Mapping[str, str]) -> None:
         if "X-HubSpot-RateLimit-Remaining" not in headers and "X-HubSpot-RateLimit-Daily" not in headers:
             return
         status = RateLimitStatus(
@@ -708,7 +736,7 @@ class HubSpotClient:
             daily_remaining=_header_int(headers, "X-HubSpot-RateLimit-Daily-Remaining"),
         )
         with self._rate_lock:
-            self._rate[str(portal_id or "")] = status
+            self._rate[token] = (self._clock(), status)
 
     def _parse(self, response: requests.Response, what: str, endpoint: str, portal_id: str | None) -> Any:
         if response.status_code == 204 or not response.content:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from bot.hubspot import (
@@ -45,6 +45,9 @@ from bot.hubspot import (
     Ticket,
     TokenInfo,
 )
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +189,9 @@ class PermissionReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (tuples become lists); the `--json` output and what Slack code renders."""
-        return json.loads(json.dumps(asdict(self)))
+        data = json.loads(json.dumps(asdict(self)))
+        data["ok"] = self.ok
+        return data
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,7 +306,7 @@ class LookupService:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hsperm-lookup")
 
     @classmethod
-    def from_settings(cls, settings: Any, **kwargs: Any) -> LookupService:
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> LookupService:
         """A service with its own client built from `Settings` (closed with the service)."""
         return cls(HubSpotClient.from_settings(settings), owns_client=True, **kwargs)
 
@@ -851,7 +856,7 @@ def render_report_text(report: PermissionReport) -> str:
 
 
 def run_cli(
-    settings: Any,
+    settings: Settings,
     *,
     email: str,
     ticket_id: str | None = None,

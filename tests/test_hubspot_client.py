@@ -270,6 +270,25 @@ def test_connection_refused_is_a_clear_unavailable(hubspot_sleeps):
     assert TOKEN not in str(caught.value)
 
 
+def test_a_spent_rate_limit_window_pauses_the_next_call(hubspot_client, fake_hubspot, hubspot_sleeps):
+    spent = {"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Interval-Milliseconds": "2000"}
+    fake_hubspot.fault("/settings/v3/users/roles", 200, body={"results": []}, headers=spent)
+    hubspot_client.list_roles()
+    assert hubspot_sleeps == []
+    hubspot_client.list_teams()
+    assert len(hubspot_sleeps) == 1 and 0 < hubspot_sleeps[0] <= 2.0
+    hubspot_client.list_teams()  # the fake's answer had budget left again: no more waiting
+    assert len(hubspot_sleeps) == 1
+
+
+def test_archived_owner_is_still_found_by_owner_id(hubspot_client, fake_hubspot):
+    bob = next(o for o in fake_hubspot.portal(PORTAL).owners if o["id"] == BOB_OWNER)
+    bob["archived"] = True
+    owner = hubspot_client.get_owner(BOB_OWNER)
+    assert owner.archived is True and owner.display_name == "Bob Stone"
+    assert fake_hubspot.calls[-1].query["archived"] == ["true"]
+
+
 def test_rate_limit_headers_are_remembered(hubspot_client):
     hubspot_client.list_roles()
     status = hubspot_client.rate_limit()

@@ -107,6 +107,8 @@ class FakeHubSpot:
         self.latency = 0.0
         #: cap on page sizes, to exercise paging with few records
         self.page_size: int | None = None
+        #: calls allowed per 10-second window, as X-HubSpot-RateLimit-Max reports it (Professional: 190)
+        self.rate_max = 190
         #: most requests seen in flight at once (proves the client runs calls concurrently)
         self.max_in_flight = 0
         self._in_flight = 0
@@ -277,8 +279,8 @@ class FakeHubSpot:
             used = len(self._window)
         return {
             "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-            "X-HubSpot-RateLimit-Max": "190",
-            "X-HubSpot-RateLimit-Remaining": str(max(0, 190 - used)),
+            "X-HubSpot-RateLimit-Max": str(self.rate_max),
+            "X-HubSpot-RateLimit-Remaining": str(max(0, self.rate_max - used)),
             "X-HubSpot-RateLimit-Daily": "250000",
             "X-HubSpot-RateLimit-Daily-Remaining": "249000",
         }
