@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -393,16 +393,30 @@ class LookupService:
         teams_f = pool.submit(self._teams, portal)
         ticket_f = pool.submit(self.client.get_ticket, ticket, portal) if ticket else None
 
-        # Second wave, started from this thread (never from a worker, which could deadlock the pool).
-        token = self._result(report, "token", token_f)
-        hub_id = portal or (token.hub_id if token else None)
+        # Second wave: each dependent call starts as soon as what it needs arrives. They are
+        # submitted from this thread, never from a worker (waiting workers could starve the pool).
+        token: TokenInfo | None = None
+        ticket_obj: Ticket | None = None
+        hub_id = portal
         permitted_f: Future[PermittedUsers] | None = None
+        ticket_owner_f: Future[Owner] | None = None
         if ticket and hub_id:
             permitted_f = pool.submit(self.client.permitted_users, hub_id, ticket)
-        ticket_obj = self._result(report, "ticket", ticket_f) if ticket_f else None
-        ticket_owner_f: Future[Owner] | None = None
-        if ticket_obj and ticket_obj.owner_id:
-            ticket_owner_f = pool.submit(self._owner_by_id, ticket_obj.owner_id, portal)
+        for done in as_completed([f for f in (token_f, ticket_f) if f is not None]):
+            if done is token_f:
+                token = self._result(report, "token", token_f)
+                hub_id = hub_id or (token.hub_id if token else None)
+            else:
+                ticket_obj = self._result(report, "ticket", ticket_f)
+                if ticket_obj and ticket_obj.owner_id:
+                    ticket_owner_f = pool.submit(self._owner_by_id, ticket_obj.owner_id, portal)
+            if ticket and permitted_f is None and hub_id:
+                permitted_f = pool.submit(self.client.permitted_users, hub_id, ticket)
+        if ticket and permitted_f is None and ticket_obj is not None:
+            # The token could not say which portal it serves; the record URL can.
+            hub_id = _portal_from_url(ticket_obj.url)
+            if hub_id:
+                permitted_f = pool.submit(self.client.permitted_users, hub_id, ticket)
 
         user = self._result(report, "user", user_f)
         owner = self._result(report, "owner", owner_f)
@@ -418,7 +432,7 @@ class LookupService:
         elif ticket:
             permitted_reason = "hsperm could not tell which portal the ticket is in"
 
-        portal_for_links = hub_id or _portal_from_url(ticket_obj.url if ticket_obj else None)
+        portal_for_links = hub_id
         report.portal_id = portal_for_links
         report.user = self._user_facts(email, user_f, user, owner, owner_f.exception() is None, roles, teams)
         if ticket:

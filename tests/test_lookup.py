@@ -332,6 +332,17 @@ def test_429_is_retried_after_retry_after_and_the_lookup_completes(service, fake
     assert 1.0 in hubspot_sleeps
 
 
+def test_without_token_info_the_portal_comes_from_the_ticket_url(service, fake_hubspot):
+    fake_hubspot.fault("/oauth/v2/private-apps/get/access-token-info", 500, times=None)
+    report = service.lookup("ann@example.com", ticket_id="123", required=("tickets",))
+    assert [p.step for p in report.problems] == ["token"]
+    assert report.token is None
+    assert any("token info could not be read" in u for u in report.unknowns)
+    assert report.portal_id == PORTAL
+    assert report.basis == "permitted_users" and report.can_view is False
+    assert report.links["users_settings"] == f"https://app.hubspot.com/settings/{PORTAL}/users"
+
+
 def test_persistent_5xx_everywhere_still_returns_a_report(service, fake_hubspot):
     fake_hubspot.fault("/", 503, times=None)
     report = service.lookup("ann@example.com", ticket_id="123")
