@@ -14,6 +14,7 @@ from bot.hubspot import (
     HubSpotBadResponse,
     HubSpotClient,
     HubSpotConfigError,
+    HubSpotForbiddenError,
     HubSpotNotFound,
     HubSpotRateLimited,
     HubSpotScopeError,
@@ -371,6 +372,18 @@ def test_missing_scope_body_goes_through_our_diagnosis(fake_hubspot):
     assert diagnosis.kind == "missing_scopes"
     assert "crm.objects.owners.read" in diagnosis.requires
     assert caught.value.recommended == "crm.objects.owners.read"
+
+
+def test_other_403s_are_explained_without_scope_advice(hubspot_client, fake_hubspot):
+    body = {"status": "error", "message": "USER_DOES_NOT_HAVE_PERMISSIONS", "category": "USER_DOES_NOT_HAVE_PERMISSIONS"}
+    fake_hubspot.fault("/crm/v3/objects/tickets/123", 403, body=body)
+    with pytest.raises(HubSpotForbiddenError) as caught:
+        hubspot_client.get_ticket("123")
+    assert "rotate the token" in str(caught.value)
+    fake_hubspot.fault("/crm/v3/objects/tickets/123", 403, body={"status": "error", "message": "Nope"})
+    with pytest.raises(HubSpotForbiddenError) as caught:
+        hubspot_client.get_ticket("123")
+    assert "Nope" in str(caught.value) and "add `" not in str(caught.value)
 
 
 def test_recommend_scope_prefers_plain_object_scopes():
