@@ -29,7 +29,7 @@ def diagnose(text: str) -> Diagnosis:
         text = "" if text is None else str(text)
     text = text[:MAX_INPUT_CHARS]
     raw_low = text.lower()
-    if not signals().gate.search(raw_low):
+    if not passes_gate(text, raw_low):
         return _not_hubspot(text, raw_low)
     lines = normalize(text)
     flat = flatten(lines)
@@ -44,6 +44,20 @@ def diagnose(text: str) -> Diagnosis:
         flat = flat[max(0, position - EXTRACT_WINDOW) : position + EXTRACT_WINDOW]
         low = flat.casefold()
     return _diagnosis(rule, flat, low, lines, status)
+
+
+_MAY_NORMALISE = re.compile(r"[\s&\\<`\x80-\U0010ffff]")
+
+
+def passes_gate(text: str, low: str) -> bool:
+    """Whether any rule could match. Rules read the normalised text, so when normalising could
+    change the words (line breaks, escapes, entities, smart quotes), the gate reads that too."""
+    gate = signals().gate
+    if gate.search(low):
+        return True
+    if " " in text and not _MAY_NORMALISE.search(text.replace(" ", "")) and "  " not in text:
+        return False
+    return bool(gate.search(flatten(normalize(text)).lower()))
 
 
 def explain(text: str) -> list[str]:

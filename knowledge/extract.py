@@ -85,6 +85,8 @@ _STATUS = [
     FastPattern(r"\bHTTP/\d(?:\.\d)? (\d{3})\b"),
     FastPattern(r"\bresponse_?code[=:] ?(\d{3})\b"),
     FastPattern(r"\bApiException: ?\((\d{3})\)"),
+    FastPattern(r"Exception: ?\((\d{3})\) ?Reason:"),
+    FastPattern(r"\bHTTP-Code: ?(\d{3})\b"),
     FastPattern(r"\b(\d{3}) (?:" + _REASONS + r")\b"),
     FastPattern(
         r"\b(?:returned|responded with(?: a)? status(?: of)?|failed with status(?: code)?|status of) ['\"]?(\d{3})\b"

@@ -82,6 +82,36 @@ def _boundary_moved(pattern: str) -> str:
     return group + literal + f"(?<!\\w{literal})" + pattern[2 + len(group) + len(word) :]
 
 
+def implies_literal(pattern: str, accepts, flags: int = 0) -> bool:
+    """Whether every match of `pattern` contains a literal run that `accepts(run)` approves.
+
+    Lets tests prove that a cheap pre-filter (the gate) can never hide a match.
+    """
+
+    def sequence(items, prefix: str = "") -> bool:
+        # `prefix` is the literal run just before a branch: `re` factors `hubspot|hub spot` into
+        # `hub(?:spot| spot)`, so a branch is judged together with the run it continues.
+        run: list[str] = list(prefix)
+        for op, av in [*items, (None, None)]:
+            if op is C.LITERAL and av < 128:
+                run.append(chr(av).lower())
+                continue
+            if run and accepts("".join(run)):
+                return True
+            if op is C.BRANCH and all(sequence(branch, "".join(run)) for branch in av[1]):
+                return True
+            run.clear()
+            if op is C.SUBPATTERN and sequence(av[-1]):
+                return True
+            if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] >= 1 and sequence(av[2]):
+                return True
+        return False
+
+    if pattern.startswith("(?i)"):
+        pattern = pattern[4:]
+    return sequence(_parser.parse(pattern, flags))
+
+
 def _lowered(pattern: str) -> str | None:
     """The pattern for case-sensitive use on lower-cased text, or None if that is not exact.
 

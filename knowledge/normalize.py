@@ -24,9 +24,10 @@ _QUOTES = str.maketrans(
 )
 #: Escapes of a JSON string inside a JSON string (inside a log line …): drop every backslash
 #: before a quote or slash; turn escaped newlines and tabs into spaces.
-_BACKSLASH_QUOTE = re.compile(r"\\+(?=[\"'/])")
-_BACKSLASH_WS = re.compile(r"\\+[ntr]")
-_UNICODE_ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")
+#: Each starts only where a run of backslashes starts, `(?<!\\)`, so a long run costs one pass.
+_BACKSLASH_QUOTE = re.compile(r"(?<!\\)\\+(?=[\"'/])")
+_BACKSLASH_WS = re.compile(r"(?<!\\)\\+[ntr]")
+_UNICODE_ESCAPE = re.compile(r"(?<!\\)\\+u([0-9a-fA-F]{4})")
 _FENCE = re.compile(r"```[a-zA-Z0-9_+-]{0,20}")
 _WHITESPACE = re.compile(r"\s+")
 

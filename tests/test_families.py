@@ -283,3 +283,61 @@ def test_checklist_links_settings_only_when_portal_is_known() -> None:
     assert "https://app.hubspot.com/settings/4410021/users" in joined(with_portal)
     assert not re.search(r"settings/\d+/users", joined(without))
     assert "Settings > Users & Teams" in joined(without)
+
+
+MORE_CASES = [
+    (
+        "python-sdk-v9-unauthorized",
+        "hubspot.crm.contacts.exceptions.UnauthorizedException: (401)\nReason: Unauthorized\nHTTP response body: "
+        '{"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"}',
+        "invalid_token",
+        {"status": 401},
+    ),
+    (
+        "node-sdk-http-code",
+        "Error: HTTP-Code: 403\nMessage: An error occurred.\nBody: {\"status\":\"error\",\"message\":\"This app hasn't "
+        "been granted all required scopes to make this call.\",\"errors\":[{\"message\":\"One or more of the following "
+        "scopes are required.\",\"context\":{\"requiredGranularScopes\":[\"crm.objects.owners.read\"]}}],"
+        "\"category\":\"MISSING_SCOPES\"}",
+        "missing_scopes",
+        {"status": 403, "requires": ("crm.objects.owners.read",), "object_type": "OWNER"},
+    ),
+    (
+        "php-guzzle",
+        "Client error: `GET https://api.hubapi.com/crm/v3/objects/deals?limit=10` resulted in a `403 Forbidden` "
+        "response: {\"status\":\"error\",\"message\":\"This app hasn't been granted all required scopes to make this "
+        "call.\",\"category\":\"MISSING_SCOPES\"}",
+        "missing_scopes",
+        {"status": 403, "object_type": "DEAL"},
+    ),
+    (
+        "legacy-api-key-invalid",
+        "The API key provided is invalid. View or manage your API key here: https://app.hubspot.com/l/api-key/",
+        "invalid_token",
+        {},
+    ),
+    (
+        "cli-personal-access-key-invalid",
+        "[ERROR] Your personal access key is invalid. Run `hs auth` to generate a new one.",
+        "invalid_token",
+        {},
+    ),
+    (
+        "tier-custom-objects",
+        '{"status":"error","message":"The portal 3345001 does not have access to the custom objects feature",'
+        '"correlationId":"9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d","category":"FORBIDDEN"}',
+        "other_hubspot",
+        {"portal_id": "3345001"},
+    ),
+    (
+        "user-lacks-ticket-access-hubspot-ui",
+        "HubSpot says the agent doesn't have access to this ticket: error shown when she opens it from the inbox",
+        "user_permission",
+        {},
+    ),
+]
+
+
+@pytest.mark.parametrize(("case_id", "text", "kind", "fields"), MORE_CASES, ids=[c[0] for c in MORE_CASES])
+def test_more_family_variants(case_id: str, text: str, kind: str, fields: dict) -> None:
+    test_family_variant(case_id, text, kind, fields)
