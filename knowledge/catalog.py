@@ -20,6 +20,7 @@ class HubSpotObject:
     type_id: str | None = None
     report_as: str = "name"
     api_names: tuple[str, ...] = ()
+    permission_names: tuple[str, ...] = ()
     keywords: tuple[FastPattern, ...] = ()
     read_scopes: tuple[str, ...] = ()
     write_scopes: tuple[str, ...] = ()
@@ -48,6 +49,7 @@ def objects() -> tuple[HubSpotObject, ...]:
             type_id=e.get("type_id"),
             report_as=e.get("report_as", "name"),
             api_names=tuple(e.get("api_names", ())),
+            permission_names=tuple(e.get("permission_names", ())),
             keywords=tuple(FastPattern(k) for k in e.get("keywords", ())),
             read_scopes=tuple(e.get("read_scopes", ())),
             write_scopes=tuple(e.get("write_scopes", ())),
@@ -100,8 +102,11 @@ def is_feature_gate(permission_name: str) -> bool:
 
 
 def object_for_permission(permission_name: str) -> HubSpotObject | None:
-    """`tickets-read` -> TICKET, using the prefix table of catalog/permissions.toml."""
+    """`tickets-read` -> TICKET: the names seen in errors first, then the prefix table."""
     name = permission_name.strip().lower()
+    for obj in objects():
+        if name in obj.permission_names:
+            return obj
     for prefix, object_name in _permission_data()["prefix_object"].items():
         if name == prefix or name.startswith(prefix + "-"):
             return find_object(object_name)
