@@ -220,6 +220,8 @@ NEGATIVES = [
     ("plain-chat", "deploying the hubspot connector now, will ping when done"),
     ("generic-403", "GET https://example.com/api/v1/items returned 403 Forbidden"),
     ("k8s", "kubernetes.client.exceptions.ApiException: (403)\nReason: Forbidden"),
+    ("commit-message", "fix(hubspot): refresh the token on 401 Unauthorized instead of failing the sync"),
+    ("docs-prose", "If the token has expired, HubSpot returns 401 Unauthorized with category EXPIRED_AUTHENTICATION."),
     ("empty", ""),
     ("whitespace", "   \n\t  "),
 ]
