@@ -25,7 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from bot.redact import RedactingFilter, redact_values
-from knowledge import Diagnosis, diagnose
+from knowledge import Diagnosis, catalog, diagnose
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -47,10 +47,6 @@ TICKET_OBJECT_TYPE_ID = "0-5"
 TICKET_PROPERTIES = ("subject", "hs_pipeline", "hs_pipeline_stage", "hubspot_owner_id", "hubspot_team_id")
 
 _RETRY_STATUSES = frozenset({423, 500, 502, 503, 504, 521, 522, 523, 524})
-#: Sensitive-data and versioned variants satisfy a call too, but ask for far more than hsperm needs.
-_SENSITIVE_MARKERS = (".sensitive", ".highly_sensitive", "sensitive.", ".v2")
-#: Legacy scopes that grant a whole product area; a narrower alternative is better advice.
-_BROAD_SCOPES = frozenset({"automation", "oauth", "content", "contacts", "e-commerce"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,22 +371,9 @@ class HubSpotBadResponse(HubSpotError):
 
 
 def recommend_scope(scopes: Iterable[str]) -> str | None:
-    """Pick the scope to advise from HubSpot's any-one-of list: the plain, narrowest one.
-
-    HubSpot lists sensitive-data variants (`.sensitive.v2`) and schema scopes alongside the plain
-    object scope; granting those asks an admin for far more than a lookup needs.
-    """
-    ordered = [s for s in dict.fromkeys(scopes) if s]
-    if not ordered:
-        return None
-
-    def rank(item: tuple[int, str]) -> tuple[int, int, int, int]:
-        index, scope = item
-        sensitive = any(marker in scope for marker in _SENSITIVE_MARKERS)
-        schema = scope.startswith("crm.schemas.")
-        return (int(sensitive), int(schema), int(scope in _BROAD_SCOPES), index)
-
-    return min(enumerate(ordered), key=rank)[1]
+    """The one scope to advise from HubSpot's any-one-of list (the catalogue's ranking)."""
+    best = catalog.recommended_scopes(tuple(scopes), "any")
+    return best[0] if best else None
 
 
 def scopes_from_body(body: Any) -> tuple[str, ...]:

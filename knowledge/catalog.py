@@ -128,13 +128,19 @@ def is_sensitive_scope(scope: str) -> bool:
 def recommended_scopes(scopes: tuple[str, ...], mode: str) -> tuple[str, ...]:
     """The least-privilege scopes to add for an `any`/`all` list from a MISSING_SCOPES error.
 
-    For `any`, one scope is enough: prefer a plain `crm.objects.*` scope, then any plain scope,
-    and only then a sensitive `.v2` one (those need extra review and are rarely what was meant).
+    For `any`, one scope is enough: the first plain one, passing over sensitive-data variants
+    (`.sensitive.v2`: extra review, far more data), schema scopes and broad legacy scopes
+    (`automation`), which all ask an admin for more than the call needs.
     """
-    if not scopes:
+    ordered = tuple(dict.fromkeys(s for s in scopes if s))
+    if not ordered:
         return ()
     if mode == "all":
-        return tuple(scopes)
-    plain = [s for s in scopes if not is_sensitive_scope(s)]
-    objects_first = [s for s in plain if s.startswith("crm.objects.")]
-    return ((objects_first or plain or list(scopes))[0],)
+        return ordered
+    broad = set(_permission_data()["broad_scopes"])
+
+    def rank(item: tuple[int, str]) -> tuple[int, int, int, int]:
+        index, scope = item
+        return (int(is_sensitive_scope(scope)), int(scope.startswith("crm.schemas.")), int(scope in broad), index)
+
+    return (min(enumerate(ordered), key=rank)[1],)
