@@ -148,6 +148,10 @@ def _context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=clip_mrkdwn(text, MAX_SECTION_CHARS))])
 
 
+#: JSON around a section's text ({"type": "section", "text": {"type": "mrkdwn", "text": ...}}).
+_SECTION_OVERHEAD = 64
+
+
 def _block_chars(block: Block) -> int:
     return len(str(block.to_dict()))
 
@@ -253,14 +257,15 @@ def _checklist_blocks(diagnosis: Diagnosis, head: list[Block], tail: list[Block]
     room_chars = MAX_MESSAGE_CHARS - sum(_block_chars(b) for b in head + tail)
     steps: list[Block] = [DividerBlock()]
     for number, item in enumerate(diagnosis.checklist, start=1):
-        block = _section(f"*{number}. {item.title}*\n{item.detail}")
-        size = _block_chars(block)
+        text = clip_mrkdwn(f"*{number}. {item.title}*\n{item.detail}", MAX_SECTION_CHARS)
+        # Counted from the text: serialising every step just to measure it doubles the CPU per reply.
+        size = len(text) + _SECTION_OVERHEAD
         if len(steps) > room_blocks or size > room_chars:
             left = len(diagnosis.checklist) - number + 1
             steps.append(_context(f"…and {left} more step(s): `python -m bot diagnose` prints the whole checklist."))
             break
         room_chars -= size
-        steps.append(block)
+        steps.append(SectionBlock(text=MarkdownTextObject(text=text)))
     return steps
 
 

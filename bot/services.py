@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
@@ -24,6 +26,37 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class AckGate:
+    """Lets background replies step aside while Slack requests are being acknowledged.
+
+    Acks and replies share one interpreter lock; a reply rendering its checklist at the moment a
+    request arrives makes that ack wait. Replies are never urgent to the millisecond, acks are
+    (Slack retries after 3 s), so a reply about to start CPU work waits briefly for in-flight
+    requests to finish first.
+    """
+
+    #: Never hold a reply back longer than this, however busy the app is.
+    MAX_WAIT_SECONDS = 0.05
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> AckGate:
+        with self._lock:
+            self._in_flight += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def yield_to_acks(self) -> None:
+        deadline = time.monotonic() + self.MAX_WAIT_SECONDS
+        while self._in_flight and time.monotonic() < deadline:
+            time.sleep(0.0005)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -32,6 +65,8 @@ class Services:
     lookup: Any | None = None
     #: Called as on_lookup_enabled(app, services) by create_app when `lookup` is set.
     on_lookup_enabled: Callable[[App, Services], None] | None = None
+    #: Entered by the HTTP front end around each Slack request (unused in Socket Mode).
+    acks: AckGate = field(default_factory=AckGate)
 
     @property
     def lookup_available(self) -> bool:

@@ -365,12 +365,13 @@ class SQLiteStore(Store):
             os.makedirs(directory, exist_ok=True)
             self._target, self._uri, self._keepalive = path, False, None
         self.url_for_logs = f"sqlite:///{path}"
+        self._writer = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._target, uri=self._uri, timeout=10.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 10000")
         if not self._uri:
-            conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(conn)
             # WAL + NORMAL is durable against process crashes, which is what dedupe needs.
             conn.execute("PRAGMA synchronous = NORMAL")
         return conn
@@ -383,11 +384,15 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:
-        cur = self._conn().cursor()
-        try:
-            yield cur
-        finally:
-            cur.close()
+        # SQLite allows one writer; a waiting connection sleeps in steps of milliseconds. Threads of
+        # this process queue on a lock instead, which hands over in microseconds and keeps acks fast.
+        # Other processes on the same file still wait through busy_timeout.
+        with self._writer:
+            cur = self._conn().cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
 
     @contextmanager
     def _migration_transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -410,6 +415,22 @@ class SQLiteStore(Store):
         if self._keepalive is not None:
             self._keepalive.close()
             self._keepalive = None
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """WAL lets readers and one writer work at once. The mode is stored in the file, so only the
+    first connection ever switches it; switching ignores busy_timeout, hence the short retry when
+    several processes open a new file at the same moment."""
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+        return
+    for attempt in range(100):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == 99:
+                raise
+            time.sleep(0.02)
 
 
 class PostgresStore(Store):

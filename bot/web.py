@@ -52,7 +52,8 @@ class HsPermWsgi:
             if length > MAX_BODY_BYTES:
                 return _plain(start_response, "413 Payload Too Large", "request too large\n")
             try:
-                return self.slack(environ, start_response)
+                with self.services.acks:
+                    return self.slack(environ, start_response)
             except Exception as exc:
                 # Bolt parses the body before checking the signature, so anyone can send a body it
                 # cannot parse. That is a bad request, not a server error worth a traceback.
@@ -136,11 +137,12 @@ class LazyWsgi:
 
 
 def _from_environment() -> HsPermWsgi:
-    from bot.app import configure_logging
+    from bot.app import configure_logging, tune_for_acks
 
     settings = load_settings()
     settings.require_slack()
     configure_logging(settings)
+    tune_for_acks()
     return create_wsgi_app(settings)
 
 

@@ -74,6 +74,8 @@ def answer(
     thread_ts = event.get("thread_ts") or (None if in_dm else ts)
     asked = in_dm or mentioned
     try:
+        # Let acks in flight (this event's own included) go out before any CPU work; see AckGate.
+        services.acks.yield_to_acks()
         text = message_text(event)
         diagnosis = services.diagnose(text)
         about_parent = False
@@ -88,6 +90,7 @@ def answer(
             return
 
         # In a DM every message is its own question; elsewhere one answer per error per thread.
+        services.acks.yield_to_acks()
         claim_key = thread_ts or ts
         if not services.answer_once(team_id, channel, claim_key, diagnosis):
             if about_parent:
@@ -104,7 +107,9 @@ def answer(
             thread_ts=thread_ts,
             public=event.get("channel_type") == "channel",
         )
+        services.acks.yield_to_acks()
         reply = diagnosis_message(diagnosis, lookup_available=services.lookup_available, lookup_value=record_id)
+        services.acks.yield_to_acks()
         if not _post(client, channel, thread_ts, reply, logger):
             # Nobody saw an answer, so a later paste of the same error deserves one.
             services.forget_answer(team_id, channel, claim_key, diagnosis)

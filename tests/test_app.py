@@ -114,3 +114,21 @@ def test_serving_http_without_a_signing_secret_names_the_variable(fake_slack):
     settings = load_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake_slack.api_url}, dotenv=False)
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
         serve(settings)
+
+
+def test_background_replies_wait_for_acks_in_flight():
+    import threading
+    import time
+
+    from bot.services import AckGate
+
+    gate = AckGate()
+    gate.MAX_WAIT_SECONDS = 30  # long enough that only the ack finishing can release the reply
+    order: list[str] = []
+    with gate:
+        reply = threading.Thread(target=lambda: (gate.yield_to_acks(), order.append("reply")))
+        reply.start()
+        time.sleep(0.1)  # give the reply every chance to (wrongly) run first
+        order.append("ack")
+    reply.join(timeout=10)
+    assert order == ["ack", "reply"]
