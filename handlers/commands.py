@@ -50,13 +50,21 @@ def register(app: App, services: Services) -> None:
             _open_form(client, command, respond, logger)
         elif first_word in HELP_WORDS:
             ack(**help_message(lookup_available=services.lookup_available).kwargs())
-        elif first_word in NOT_YET and len(text.split()) <= 8:
+        elif is_subcommand(text, first_word):
             ack(**notice_message(f"{NOT_YET[first_word]} is not enabled in this workspace yet.").kwargs())
         else:
             ack()
             _diagnose_paste(services, text, command, respond, context, logger)
 
     app.command(COMMAND)(on_command)
+
+
+def is_subcommand(text: str, first_word: str) -> bool:
+    """`user <email|@user> …`, `pending`, `audit`; a paste that merely starts with "User" is a paste."""
+    words = text.split()
+    if first_word == "user":
+        return len(words) >= 2 and len(words) <= 8 and ("@" in words[1] or words[1].startswith("<@"))
+    return first_word in NOT_YET and len(words) == 1
 
 
 def _open_form(client: WebClient, command: dict[str, Any], respond: Respond, logger: Logger) -> None:

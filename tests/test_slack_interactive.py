@@ -85,6 +85,11 @@ def test_hsperm_user_before_lookups_exist_says_so(slack_bot, fake_slack):
     assert "not enabled" in response.text
 
 
+def test_a_paste_that_starts_with_user_is_diagnosed_not_taken_for_a_subcommand(slack_bot, fake_slack):
+    answer = _diagnose_by_command(slack_bot, fake_slack, "User " + TICKET_ERROR)
+    assert "HubSpot user permission" in answer.text
+
+
 def test_hsperm_alone_opens_the_form(slack_bot, fake_slack):
     response = slack_bot.post_command("")
     assert response.status_code == 200
