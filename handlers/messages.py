@@ -110,7 +110,11 @@ def answer(
         services.acks.yield_to_acks()
         reply = diagnosis_message(diagnosis, lookup_available=services.lookup_available, lookup_value=record_id)
         services.acks.yield_to_acks()
-        if not _post(client, channel, thread_ts, reply, logger):
+        if _post(client, channel, thread_ts, reply, logger):
+            logger.info(
+                "answered a %s error in %s (thread %s, rule %s)", diagnosis.kind, channel, claim_key, diagnosis.rule_id
+            )
+        else:
             # Nobody saw an answer, so a later paste of the same error deserves one.
             services.forget_answer(team_id, channel, claim_key, diagnosis)
     except Exception:
