@@ -139,6 +139,14 @@ def test_a_configured_alerting_bot_is_answered_including_attachment_text(start_b
     assert "HubSpot user permission" in reply.text
 
 
+def test_a_snippet_upload_is_read_from_its_preview(slack_bot, fake_slack):
+    event = message_event("sync log", subtype="file_share")
+    event["files"] = [{"id": "F0LOG", "mode": "snippet", "filetype": "text", "preview": TICKET_ERROR}]
+    slack_bot.post_event(event)
+    [reply] = fake_slack.wait_for("chat.postMessage")
+    assert "HubSpot user permission" in reply.text
+
+
 def test_a_dm_is_answered_inline_and_ordinary_dm_text_gets_a_hint(slack_bot, fake_slack):
     slack_bot.post_event(message_event(TICKET_ERROR, channel="D0ALICE", channel_type="im"))
     slack_bot.post_event(message_event("hi there", channel="D0ALICE", channel_type="im"))
