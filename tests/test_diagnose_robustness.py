@@ -88,3 +88,22 @@ def test_input_beyond_64_kb_is_not_read() -> None:
 def test_non_string_input_is_tolerated() -> None:
     assert diagnose(None).kind == "not_hubspot"  # type: ignore[arg-type]
     assert diagnose(b"bytes").kind == "not_hubspot"  # type: ignore[arg-type]
+
+
+def _every_example_diagnosis():
+    from tests.test_diagnose_examples import CHATS, ERRORS
+    from tests.test_families import CASES, MORE_CASES
+
+    texts = [e["text"] for e in ERRORS] + [c["text"] for c in CHATS] + [c[1] for c in CASES + MORE_CASES]
+    return [d for d in map(diagnose, texts) if d.is_hubspot]
+
+
+def test_checklists_are_well_formed_slack_mrkdwn() -> None:
+    """Items never run into each other, and `<` only ever opens a link (Slack would eat `<token>`)."""
+    import re
+
+    for result in _every_example_diagnosis():
+        for item in result.checklist:
+            assert "## " not in item.detail and item.detail, (result.rule_id, item.title)
+            without_links = re.sub(r"<https?://[^|>\s]+\|[^<>]+>", "", item.detail + result.summary)
+            assert "<" not in without_links and ">" not in without_links.replace(" > ", ""), result.rule_id
