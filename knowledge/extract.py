@@ -87,6 +87,8 @@ _STATUS = [
     FastPattern(r"\bApiException: ?\((\d{3})\)"),
     FastPattern(r"Exception: ?\((\d{3})\) ?Reason:"),
     FastPattern(r"\bHTTP-Code: ?(\d{3})\b"),
+    FastPattern(r"\b(\d{3}) (?:Client|Server) Error\b"),
+    FastPattern(r"\[(\d{3})\] (?:Client|Server) error\b"),
     FastPattern(r"\b(\d{3}) (?:" + _REASONS + r")\b"),
     FastPattern(
         r"\b(?:returned|responded with(?: a)? status(?: of)?|failed with status(?: code)?|status of) ['\"]?(\d{3})\b"

@@ -343,3 +343,22 @@ MORE_CASES = [
 @pytest.mark.parametrize(("case_id", "text", "kind", "fields"), MORE_CASES, ids=[c[0] for c in MORE_CASES])
 def test_more_family_variants(case_id: str, text: str, kind: str, fields: dict) -> None:
     test_family_variant(case_id, text, kind, fields)
+
+
+STATUS_SHAPES = [
+    ("requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: https://api.hubapi.com/crm/v3/objects/contacts",
+     401, "invalid_token"),
+    ("HubSpot\\Client\\Crm\\Contacts\\ApiException: [403] Client error: `GET "
+     "https://api.hubapi.com/crm/v3/objects/contacts` resulted in a `403 Forbidden` response", 403, "missing_scopes"),
+    ("AxiosError: Request failed with status code 429 at https://api.hubapi.com/crm/v3/objects/deals/search",
+     429, "rate_limit"),
+    ("hubspot sync: HTTP/1.1 502 Bad Gateway from api.hubapi.com", 502, "other_hubspot"),
+    ("HubSpot API error: 404 - {\"status\":\"error\",\"message\":\"resource not found\",\"correlationId\":"
+     "\"4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d\"}", 404, "not_found"),
+]
+
+
+@pytest.mark.parametrize(("text", "status", "kind"), STATUS_SHAPES)
+def test_http_client_status_shapes(text: str, status: int, kind: str) -> None:
+    result = diagnose(text)
+    assert (result.status, result.kind) == (status, kind), result.rule_id
