@@ -1,9 +1,8 @@
 """What every Slack handler is given: settings, the store and optional HubSpot services.
 
 Handlers stay thin by calling these instead of touching the engine or the database themselves.
-`lookup` stays None until the HubSpot lookup change fills it; a handler that shows the
-`hsperm_lookup` button checks for it, and `on_lookup_enabled` lets that change register its
-own listeners without editing `bot/app.py`.
+`lookup` is None when no HubSpot token is configured: handlers then hide the `hsperm_lookup`
+button and say which setting turns live lookups on, instead of failing at the first click.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
+from bot.lookup import LookupService
 from bot.store import Store, open_store
 from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
 
@@ -61,8 +61,8 @@ class AckGate:
 class Services:
     settings: Settings
     store: Store
-    #: HubSpot lookup service (bot.lookup); None while lookups are not configured.
-    lookup: Any | None = None
+    #: HubSpot lookup service; None while no HubSpot token is configured.
+    lookup: LookupService | None = None
     #: Called as on_lookup_enabled(app, services) by create_app when `lookup` is set.
     on_lookup_enabled: Callable[[App, Services], None] | None = None
     #: Entered by the HTTP front end around each Slack request (unused in Socket Mode).
@@ -71,6 +71,12 @@ class Services:
     @property
     def lookup_available(self) -> bool:
         return self.lookup is not None
+
+    def close(self) -> None:
+        """Release the HubSpot session and its threads before the store, which nothing then needs."""
+        if self.lookup is not None:
+            self.lookup.close()
+        self.store.close()
 
     def diagnose(self, text: str) -> Diagnosis:
         """The engine caps input itself; slicing first keeps a 40 MB paste from being copied around."""
@@ -127,5 +133,7 @@ def fingerprint(diagnosis: Diagnosis) -> str:
 
 
 def build_services(settings: Settings, *, store: Store | None = None) -> Services:
-    """Open (and migrate) the store named by the settings unless one is given."""
-    return Services(settings=settings, store=store or open_store(settings.database_url))
+    """Open (and migrate) the store named by the settings unless one is given; add the HubSpot
+    lookup when a token is configured (building it makes no network call)."""
+    lookup = LookupService.from_settings(settings) if settings.hubspot_configured else None
+    return Services(settings=settings, store=store or open_store(settings.database_url), lookup=lookup)
