@@ -24,7 +24,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.config import Settings
 from bot.redact import install_log_redaction, redact
 from bot.services import Services, build_services
-from handlers import actions, commands, home, messages, shortcuts, views
+from handlers import actions, commands, home, lookup, messages, shortcuts, views
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def create_app(settings: Settings, *, client: WebClient | None = None, services:
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="hsperm-listener"),
     )
     app.use(dedupe_events(services))
-    for surface in (messages, commands, actions, shortcuts, views, home):
+    for surface in (messages, commands, actions, lookup, shortcuts, views, home):
         surface.register(app, services)
     if services.lookup is not None and services.on_lookup_enabled is not None:
         services.on_lookup_enabled(app, services)

@@ -1,4 +1,4 @@
-"""`/hsperm`: a private checklist for a paste, a form for long pastes, and help.
+"""`/hsperm`: a private checklist for a paste, a form for long pastes, live lookup and help.
 
 Every branch acks first (Slack gives a slash command 3 seconds) and does the rest through the
 command's response_url, which works in any channel or DM without the bot being a member.
@@ -23,15 +23,17 @@ from bot.blocks import (
     problem_message,
 )
 from bot.services import Services
+from handlers.lookup import KEYWORDS, answer_user_command
 
 COMMAND = "/hsperm"
 HELP_WORDS = {"help", "-h", "--help", "?", "h"}
-#: Sub-commands that later changes implement (live lookup, approvals).
+#: Sub-commands that later changes implement (approvals).
 NOT_YET = {
-    "user": "Live lookup of a HubSpot user's access",
     "pending": "Pending fix requests",
     "audit": "The audit log",
 }
+#: `/hsperm user …` has at most a person and two keyword/value pairs; longer text is a paste.
+USER_MAX_WORDS = 8
 
 
 def register(app: App, services: Services) -> None:
@@ -50,6 +52,8 @@ def register(app: App, services: Services) -> None:
             _open_form(client, command, respond, logger)
         elif first_word in HELP_WORDS:
             ack(**help_message(lookup_available=services.lookup_available).kwargs())
+        elif first_word == "user" and is_subcommand(text, first_word):
+            answer_user_command(services, text[len(first_word) :], ack, respond, client, logger)
         elif is_subcommand(text, first_word):
             ack(**notice_message(f"{NOT_YET[first_word]} is not enabled in this workspace yet.").kwargs())
         else:
@@ -60,10 +64,17 @@ def register(app: App, services: Services) -> None:
 
 
 def is_subcommand(text: str, first_word: str) -> bool:
-    """`user <email|@user> …`, `pending`, `audit`; a paste that merely starts with "User" is a paste."""
+    """`user <email|@user> …`, `pending`, `audit`; a paste that merely starts with "User" is a paste.
+
+    `user` alone, or short text naming an email, a mention or `ticket`/`portal`, is the lookup (so a
+    typo gets the usage line, not "no HubSpot error found").
+    """
     words = text.split()
     if first_word == "user":
-        return len(words) >= 2 and len(words) <= 8 and ("@" in words[1] or words[1].startswith("<@"))
+        if len(words) == 1:
+            return True
+        named = "@" in words[1] or any(w.lower().partition("=")[0].rstrip(":") in KEYWORDS for w in words[1:])
+        return len(words) <= USER_MAX_WORDS and named
     return first_word in NOT_YET and len(words) == 1
 
 

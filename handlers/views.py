@@ -42,7 +42,7 @@ def register(app: App, services: Services) -> None:
         ack()
         user = (body.get("user") or {}).get("id") or ""
         team_id = context.team_id or (body.get("team") or {}).get("id")
-        answer_form(services, text, user, team_id, _origin_channel(view), client, logger)
+        answer_form(services, text, user, team_id, origin_channel(view), client, logger)
 
     app.view(MODAL_CALLBACK_ID)(on_submit)
 
@@ -52,7 +52,8 @@ def pasted_text(view: dict[str, Any]) -> str:
     return ((values.get(MODAL_BLOCK_ID) or {}).get(MODAL_ACTION_ID) or {}).get("value") or ""
 
 
-def _origin_channel(view: dict[str, Any]) -> str | None:
+def origin_channel(view: dict[str, Any]) -> str | None:
+    """The channel a form was opened from, carried in private_metadata (`{"channel": …}`)."""
     try:
         channel = json.loads(view.get("private_metadata") or "{}").get("channel")
     except (ValueError, AttributeError):
@@ -87,10 +88,13 @@ def answer_form(
     except Exception:
         logger.exception("the /hsperm form failed")
         ephemeral = direct = problem_message()
-    _deliver(client, channel, user, ephemeral, direct, logger)
+    deliver_privately(client, channel, user, ephemeral, direct, logger)
 
 
-def _deliver(client: WebClient, channel: str | None, user: str, ephemeral: Message, direct: Message, logger: Logger) -> None:
+def deliver_privately(
+    client: WebClient, channel: str | None, user: str, ephemeral: Message, direct: Message, logger: Logger
+) -> None:
+    """Ephemeral where the form was opened; a DM where the bot cannot post (not a member, no channel)."""
     if channel:
         try:
             client.chat_postEphemeral(channel=channel, user=user, **ephemeral.kwargs())
@@ -101,4 +105,4 @@ def _deliver(client: WebClient, channel: str | None, user: str, ephemeral: Messa
         # Posting to a user id lands in the app's Messages tab with that user.
         client.chat_postMessage(channel=user, unfurl_links=False, **direct.kwargs())
     except SlackApiError as exc:
-        logger.warning("could not answer the /hsperm form: %s", exc.response.get("error"))
+        logger.warning("could not deliver a private answer: %s", exc.response.get("error"))

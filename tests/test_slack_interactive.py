@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.blocks import ACTION_SHARE, MODAL_ACTION_ID, MODAL_BLOCK_ID, MODAL_CALLBACK_ID, SHORTCUT_CALLBACK_ID
-from tests.fakes.slack import BOT_USER_ID, TEAM_ID, message_event
+from tests.fakes.slack import BOT_USER_ID, TEAM_ID, block_action, message_event
 from tests.test_slack_events import PAT, TICKET_ERROR
 
 
@@ -22,17 +22,7 @@ def _header(call) -> str:
 
 
 def _block_action(fake, value: str, user: str = "U0ALICE", channel: str = "C0GENERAL") -> dict:
-    return {
-        "type": "block_actions",
-        "user": {"id": user, "username": "alice", "team_id": TEAM_ID},
-        "container": {"type": "message", "message_ts": "1764300000.000200", "channel_id": channel, "is_ephemeral": True},
-        "trigger_id": "1337.42.share",
-        "channel": {"id": channel, "name": "general"},
-        "response_url": fake.webhook_url("share"),
-        "actions": [
-            {"action_id": ACTION_SHARE, "block_id": "b1", "value": value, "type": "button", "action_ts": "1764300001.1"}
-        ],
-    }
+    return block_action(fake, ACTION_SHARE, value, user=user, channel=channel)
 
 
 def _diagnose_by_command(slack_bot, fake_slack, text: str = TICKET_ERROR):
@@ -79,10 +69,12 @@ def test_hsperm_on_ordinary_text_says_no_error_was_found(slack_bot, fake_slack):
     assert "<!channel>" not in json.dumps(answer.params)  # pasted text is escaped, never a ping
 
 
-def test_hsperm_user_before_lookups_exist_says_so(slack_bot, fake_slack):
+def test_hsperm_user_without_hubspot_names_the_setting_to_add(slack_bot, fake_slack):
     response = slack_bot.post_command("user alice@example.com ticket 123")
     assert response.status_code == 200
-    assert "not enabled" in response.text
+    body = response.json()
+    assert "HUBSPOT_ACCESS_TOKEN" in body["text"]
+    assert "HUBSPOT_ACCESS_TOKEN" in json.dumps(body["blocks"])
 
 
 def test_a_paste_that_starts_with_user_is_diagnosed_not_taken_for_a_subcommand(slack_bot, fake_slack):

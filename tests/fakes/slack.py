@@ -51,6 +51,14 @@ class Call:
         parts.extend(_texts(blocks))
         return "\n".join(parts)
 
+    def button_value(self, action_id: str) -> str:
+        """The value of the button with this action_id (the id a click sends back)."""
+        blocks = self.params.get("blocks") or []
+        for element in (el for b in blocks for el in b.get("elements") or []):
+            if element.get("action_id") == action_id:
+                return element["value"]
+        raise AssertionError(f"no {action_id} button in {self.params}")
+
     def action_ids(self) -> list[str]:
         blocks = self.params.get("blocks") or (self.params.get("view") or {}).get("blocks") or []
         return [el.get("action_id") for b in blocks for el in b.get("elements") or [] if el.get("action_id")]
@@ -85,6 +93,8 @@ class FakeSlack:
         self._ts = itertools.count(1)
         #: conversations.replies answers: (channel, thread_ts) -> messages
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        #: users.info answers by user id (others get a default profile with alice@example.com)
+        self.users: dict[str, dict[str, Any]] = {}
         self._holds: dict[str, threading.Event] = {}
         fake = self
 
@@ -232,6 +242,8 @@ class FakeSlack:
             return {"ok": True, "view": {"id": "V0" + uuid.uuid4().hex[:8].upper(), **(params.get("view") or {})}}
         if method == "users.info":
             user = params.get("user")
+            if user in self.users:
+                return {"ok": True, "user": self.users[user]}
             return {"ok": True, "user": {"id": user, "name": "alice", "profile": {"email": "alice@example.com"}}}
         if method == "conversations.replies":
             messages = self.threads.get((params.get("channel"), params.get("ts")), [])
@@ -301,6 +313,23 @@ def sign(body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None
     ts = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def block_action(
+    fake: FakeSlack, action_id: str, value: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL"
+) -> dict[str, Any]:
+    """A click on a button of an ephemeral message in `channel`, as Slack posts it (block_actions)."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": "alice", "team_id": TEAM_ID},
+        "container": {"type": "message", "message_ts": "1764300000.000200", "channel_id": channel, "is_ephemeral": True},
+        "trigger_id": f"1337.42.{action_id}",
+        "channel": {"id": channel, "name": "general"},
+        "response_url": fake.webhook_url(action_id),
+        "actions": [
+            {"action_id": action_id, "block_id": "b1", "value": value, "type": "button", "action_ts": "1764300001.1"}
+        ],
+    }
 
 
 def event_envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
@@ -460,7 +489,7 @@ def start_bot(fake_slack: FakeSlack, tmp_path: Any) -> Iterator[Callable[..., Bo
     yield start
     for server, wsgi in servers:
         server.stop()
-        wsgi.services.store.close()
+        wsgi.services.close()
 
 
 @pytest.fixture
