@@ -166,4 +166,8 @@ def test_manifest_matches_what_the_app_handles():
         "mpim:history",
         "chat:write",
         "commands",
+        "users:read",  # users.info: a `/hsperm user @someone` mention
+        "users:read.email",  # ... and that person's email
     }
+    # Mentions reach `/hsperm user` as <@U…> only when the command escapes them.
+    assert features["slash_commands"][0]["should_escape"] is True
