@@ -115,10 +115,16 @@ def object_for_permission(permission_name: str) -> HubSpotObject | None:
 
 def object_by_keyword(text: str, low: str | None = None) -> HubSpotObject | None:
     low = text.casefold() if low is None else low
-    for obj in objects():
-        if any(pattern.search(text, low) for pattern in obj.keywords):
-            return obj
+    for obj in _objects_with_keywords():
+        for pattern in obj.keywords:
+            if pattern.search(text, low):
+                return obj
     return None
+
+
+@cache
+def _objects_with_keywords() -> tuple[HubSpotObject, ...]:
+    return tuple(obj for obj in objects() if obj.keywords)
 
 
 def is_sensitive_scope(scope: str) -> bool:

@@ -42,7 +42,10 @@ def app_domain(hublet: str | None) -> str:
     return "app.hubspot.com"
 
 
+@cache
 def _links(portal_id: str | None, hublet: str | None) -> dict[str, str]:
+    """Documentation links, plus the portal's own pages when its id is known (cached: templates
+    only read it)."""
     data = load_toml("catalog/links.toml")
     links = dict(data["docs"])
     if portal_id:
@@ -58,26 +61,13 @@ def _template(name: str) -> jinja2.Template:
 
 def _split(rendered: str) -> tuple[str, tuple[ChecklistItem, ...]]:
     """A rendered template is the summary, then the items, each starting with `## title`."""
-    head, marker, rest = rendered.partition("\n## ")
-    if not marker and rendered.startswith("## "):
-        head, rest = "", rendered[3:]
-    return head.strip(), _items("## " + rest) if (marker or rest) else ()
-
-
-def _items(text: str) -> tuple[ChecklistItem, ...]:
-    items: list[ChecklistItem] = []
-    title: str | None = None
-    detail: list[str] = []
-    for line in text.splitlines():
-        if line.startswith("## "):
-            if title:
-                items.append(ChecklistItem(title, "\n".join(detail).strip()))
-            title, detail = line[3:].strip(), []
-        elif title is not None:
-            detail.append(line.strip())
-    if title:
-        items.append(ChecklistItem(title, "\n".join(detail).strip()))
-    return tuple(items)
+    parts = ("\n" + rendered).split("\n## ")
+    items = []
+    for part in parts[1:]:
+        title, _, detail = part.partition("\n")
+        lines = (line.strip() for line in detail.strip().split("\n"))
+        items.append(ChecklistItem(title.strip(), "\n".join(line for line in lines if line)))
+    return parts[0].strip(), tuple(items)
 
 
 def render(fields: dict[str, Any], facts: dict[str, Any]) -> tuple[str, tuple[ChecklistItem, ...]]:

@@ -232,14 +232,22 @@ def requirements(text: str, low: str | None = None) -> Requirements:
 def status(text: str, low: str | None = None) -> int | None:
     low = text.casefold() if low is None else low
     for pattern in _STATUS:
-        for match in pattern.finditer(text, low):
-            code = int(match.group(1))
-            if code in (207, 488) or 400 <= code <= 599:
-                return code
+        match = pattern.search(text, low)
+        if match is None:
+            continue
+        if _is_error_status(int(match.group(1))):
+            return int(match.group(1))
+        for match in pattern.finditer(text, low):  # the first one was a 200 or a 3xx; look further
+            if _is_error_status(int(match.group(1))):
+                return int(match.group(1))
     match = _REASON_ONLY.search(text, low)
     if match:
         return _REASON_STATUS[match.group(1).lower()]
     return None
+
+
+def _is_error_status(code: int) -> bool:
+    return code in (207, 488) or 400 <= code <= 599
 
 
 def category(text: str, low: str | None = None) -> str | None:

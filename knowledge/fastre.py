@@ -158,13 +158,15 @@ class _Match:
 class FastPattern:
     """A regex with a literal pre-check and a fast lower-case search path (see module docstring)."""
 
-    __slots__ = ("fast", "hints", "pattern", "regex")
+    __slots__ = ("fast", "hints", "one_hint", "pattern", "regex")
 
     def __init__(self, pattern: str, flags: int = re.IGNORECASE) -> None:
         self.pattern = pattern
         if pattern.startswith("(?i)"):
             pattern, flags = pattern[4:], flags | re.IGNORECASE
         self.hints = tuple(sorted(literal_hints(pattern, flags), key=len, reverse=True))
+        #: the common case of a single hint, checked without a loop
+        self.one_hint = self.hints[0] if len(self.hints) == 1 else None
         lowered = _lowered(pattern) if flags & re.IGNORECASE else None
         self.fast = re.compile(lowered, flags & ~re.IGNORECASE) if lowered is not None else None
         #: the original regex (case-sensitive ones with their leading `\b` moved, same matches)
@@ -179,7 +181,10 @@ class FastPattern:
     def search(self, text: str, low: str | None = None) -> re.Match[str] | _Match | None:
         if low is None:
             low = text.lower()
-        if self.hints:
+        if self.one_hint is not None:
+            if self.one_hint not in low:
+                return None
+        elif self.hints:
             for hint in self.hints:  # `possible`, inlined: the hottest loop in hsperm
                 if hint in low:
                     break
@@ -193,6 +198,8 @@ class FastPattern:
     def finditer(self, text: str, low: str | None = None) -> Iterator[re.Match[str] | _Match]:
         if low is None:
             low = text.lower()
+        if self.one_hint is not None and self.one_hint not in low:
+            return iter(())
         if self.hints and not self.possible(low):
             return iter(())
         if self.fast is not None and len(low) == len(text):
