@@ -2,7 +2,9 @@
 
 Measures, in one run and against a baseline measured in the same run:
 - throughput on ordinary team chat (what a channel listener mostly sees), on chat about HubSpot
-  that holds no error, and on error pastes;
+  that holds no error, and on error pastes (fresh portal and correlation ids in each), both as
+  hsperm runs (a checklist rendered once per diagnosis shape is reused) and with every checklist
+  rendered afresh;
 - the worst time for any adversarial input up to 64 KB;
 - peak RSS of the `python -m bot diagnose` CLI.
 
@@ -27,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from knowledge import diagnose  # noqa: E402
+from knowledge.checklist import _render_shape  # noqa: E402
 
 EXAMPLES = REPO.parent / "shared" / "examples"
 BASELINE = re.compile(r"(?i)hubspot|hubapi|scope|permission|token|forbidden|unauthorized|\b40[13]\b")
@@ -107,14 +110,20 @@ def main() -> int:
     seconds = 1.0 if args.quick else 3.0
     rng = random.Random(20261128)
 
+    def diagnose_rendering_afresh(text: str):
+        _render_shape.cache_clear()
+        return diagnose(text)
+
+    errors = error_pastes(2000, rng)
     streams = {
-        "ordinary chat": ordinary_chat(2000, rng),
-        "HubSpot talk, no error": hubspot_talk(),
-        "error pastes": error_pastes(2000, rng),
+        "ordinary chat": (ordinary_chat(2000, rng), diagnose),
+        "HubSpot talk, no error": (hubspot_talk(), diagnose),
+        "error pastes": (errors, diagnose),
+        "error pastes, no reuse": (errors, diagnose_rendering_afresh),
     }
     figures: dict[str, dict[str, float]] = {}
-    for name, messages in streams.items():
-        ours = rate(diagnose, messages, seconds)
+    for name, (messages, function) in streams.items():
+        ours = rate(function, messages, seconds)
         base = rate(BASELINE.search, messages, seconds)
         figures[name] = {"per_second": round(ours), "baseline_per_second": round(base), "ratio": round(ours / base, 3)}
 

@@ -9,7 +9,7 @@ show `&#39;`).
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jinja2
@@ -70,8 +70,39 @@ def _split(rendered: str) -> tuple[str, tuple[ChecklistItem, ...]]:
     return parts[0].strip(), tuple(items)
 
 
+#: Stand-ins for the per-paste ids while a checklist is rendered (see `render`).
+_PORTAL = "\x00portal\x00"
+_CORRELATION = "\x00correlation\x00"
+
+
 def render(fields: dict[str, Any], facts: dict[str, Any]) -> tuple[str, tuple[ChecklistItem, ...]]:
-    """(summary, checklist) for a diagnosis' fields plus facts only templates need."""
+    """(summary, checklist) for a diagnosis' fields plus facts only templates need.
+
+    The same error recurs all day with new ids (a failing sync, an alerting bot), so a checklist
+    is rendered once per diagnosis *shape* with stand-ins for the portal and correlation ids,
+    and the paste's own ids are put in afterwards: the output is exactly what rendering with the
+    real ids gives, without the template work.
+    """
+    portal, correlation = fields["portal_id"], fields["correlation_id"]
+    stand_ins = {"portal_id": _PORTAL if portal else None, "correlation_id": _CORRELATION if correlation else None}
+    shape = {**fields, **facts, **stand_ins}
+    summary, checklist = _render_shape(tuple(sorted(shape.items())))
+    if not (portal or correlation):
+        return summary, checklist
+
+    def fill(text: str) -> str:
+        if portal:
+            text = text.replace(_PORTAL, portal)
+        if correlation:
+            text = text.replace(_CORRELATION, correlation)
+        return text
+
+    return fill(summary), tuple(ChecklistItem(fill(item.title), fill(item.detail)) for item in checklist)
+
+
+@lru_cache(maxsize=2048)
+def _render_shape(shape: tuple[tuple[str, Any], ...]) -> tuple[str, tuple[ChecklistItem, ...]]:
+    fields = dict(shape)
     kind = fields["kind"]
     obj = catalog.find_object(fields["object_type"])
     if obj is None:
@@ -81,7 +112,6 @@ def render(fields: dict[str, Any], facts: dict[str, Any]) -> tuple[str, tuple[Ch
                 break
     context = {
         **fields,
-        **facts,
         "obj": obj,
         "label": obj.label if obj else "records",
         "area": obj.permission if obj else "the permission for that tool or object",

@@ -123,7 +123,7 @@ def _diagnosis(rule: Rule, flat: str, low: str, lines: str, status: int | None) 
         "secrets": find_secrets(lines),
     }
     facts = {
-        "paste": low,  # lower-cased text near the match: templates pick the items that apply
+        "cues": frozenset(name for name, phrases in signals().cues if any(p in low for p in phrases)),
         "rule_id": rule.id,
         "identity": _identity(flat, low) if rule.kind in _KINDS_NAMING_IDENTITY else None,
         "expired_ago": _expired_ago(flat),

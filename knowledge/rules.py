@@ -79,6 +79,8 @@ class Signals:
     error_evidence: re.Pattern[str]
     #: who made the call (private app, personal access key, …), in the order they are checked
     identities: tuple[tuple[str, tuple[FastPattern, ...]], ...]
+    #: name -> lower-case phrases: details that pick checklist items
+    cues: tuple[tuple[str, tuple[str, ...]], ...]
 
 
 def _compile(patterns: list[str] | tuple[str, ...], flags: int = re.IGNORECASE) -> tuple[FastPattern, ...]:
@@ -156,6 +158,7 @@ def signals() -> Signals:
         changelog_cues=_compile(data["changelog_cues"], multiline),
         error_evidence=re.compile(data["error_evidence"], re.IGNORECASE),
         identities=tuple((name, _compile(patterns)) for name, patterns in data["identities"].items()),
+        cues=tuple((name, tuple(phrases)) for name, phrases in data["cues"].items()),
     )
 
 

@@ -107,3 +107,22 @@ def test_checklists_are_well_formed_slack_mrkdwn() -> None:
             assert "## " not in item.detail and item.detail, (result.rule_id, item.title)
             without_links = re.sub(r"<https?://[^|>\s]+\|[^<>]+>", "", item.detail + result.summary)
             assert "<" not in without_links and ">" not in without_links.replace(" > ", ""), result.rule_id
+
+
+def test_reused_checklists_carry_each_pastes_own_ids() -> None:
+    from knowledge.checklist import _render_shape
+
+    template = ('{"status":"error","message":"You do not have permissions to view object type '
+                'ObjectTypeId{legacyObjectType=TICKET} in portal PORTAL (requires one of [tickets-read])",'
+                '"correlationId":"CORR"}')
+    first = template.replace("PORTAL", "1111111").replace("CORR", "11111111-1111-4111-8111-111111111111")
+    second = template.replace("PORTAL", "2222222").replace("CORR", "22222222-2222-4222-8222-222222222222")
+    _render_shape.cache_clear()
+    fresh_second = diagnose(second).to_dict()
+    _render_shape.cache_clear()
+    diagnose(first)
+    reused_second = diagnose(second).to_dict()
+    assert _render_shape.cache_info().hits >= 1
+    assert reused_second == fresh_second
+    text = json.dumps(reused_second)
+    assert "settings/2222222/users" in text and "1111111" not in text and "\\u0000" not in text
