@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -881,8 +882,6 @@ class HubSpotClient:
 
     def get_user_by_email(self, email: str, portal_id: str | None = None) -> HubSpotUser:
         """Settings user by email (`idProperty=EMAIL`, §1.1); raises HubSpotNotFound if none."""
-        from urllib.parse import quote
-
         what = f"reading HubSpot user {email}"
         data = self.request(
             "GET",
@@ -1045,8 +1044,6 @@ class HubSpotClient:
     def _oauth_info(self, token: str, portal_id: str | None) -> TokenInfo:
         what = "reading hsperm's OAuth token info"
         endpoint = "/oauth/v1/access-tokens/{token}"
-        from urllib.parse import quote
-
         data = self.request(
             "GET",
             f"/oauth/v1/access-tokens/{quote(token, safe='')}",
