@@ -56,6 +56,7 @@ _VERB_OBJECT = FastPattern(
 )
 _EXISTS_OBJECT = FastPattern(r"\b(Contact|Company|Deal|Ticket|Lead) already exists")
 _SCOPE_AREA = re.compile(r"^([a-z][a-z0-9_-]{1,40}(?:\.[a-z0-9_-]{1,40}){1,3})\.(?:read|write)$")
+_THIS_OBJECT = FastPattern(r"\b(?:this|that|the) (ticket|contact|company|deal|lead|invoice)\b")
 _STREAM = FastPattern(r"\bInvalid permissions for ([a-z][a-z0-9_]{2,60})\b")
 
 # ---- requirements ----------------------------------------------------------------------------
@@ -171,6 +172,9 @@ def object_type(text: str, low: str | None = None, requires: tuple[str, ...] = (
     match = _STREAM.search(text, low)
     if match:
         return match.group(1)
+    match = _THIS_OBJECT.search(text, low)  # the HubSpot UI: "You don't have permission to view this ticket"
+    if match:
+        return catalog.find_object(match.group(1)).reported()
     for name in requires:  # a scope naming no CRM object still names an area: account-info.security.read
         match = _SCOPE_AREA.match(name)
         if match:

@@ -335,7 +335,7 @@ MORE_CASES = [
         "user-lacks-ticket-access-hubspot-ui",
         "HubSpot says the agent doesn't have access to this ticket: error shown when she opens it from the inbox",
         "user_permission",
-        {},
+        {"object_type": "TICKET"},
     ),
 ]
 
