@@ -100,11 +100,6 @@ def _not_hubspot(text: str, low: str | None = None) -> Diagnosis:
     return Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY, secrets=secrets)
 
 
-_EXPIRED_AGO = re.compile(r"\bexpired (\d{1,9}) (second|minute|hour|day)\(?s?\)? ago", re.I)
-_POLICY = re.compile(r"""\bpolicyName["']?\s*[:=]\s*["']?([A-Z_]{3,40})""")
-_LIMIT_WORD = re.compile(r"\breached your (secondly|ten[_ ]secondly(?:[_ ]rolling)?|daily) limit", re.I)
-
-
 def _diagnosis(rule: Rule, flat: str, low: str, lines: str, status: int | None) -> Diagnosis:
     found = extract.requirements(flat, low)
     requires = found.names or rule.requires
@@ -126,8 +121,8 @@ def _diagnosis(rule: Rule, flat: str, low: str, lines: str, status: int | None) 
         "cues": frozenset(name for name, phrases in signals().cues if any(p in low for p in phrases)),
         "rule_id": rule.id,
         "identity": _identity(flat, low) if rule.kind in _KINDS_NAMING_IDENTITY else None,
-        "expired_ago": _expired_ago(flat),
-        "policy": _policy(flat),
+        "expired_ago": extract.expired_ago(flat),
+        "policy": extract.rate_limit_policy(flat),
     }
     summary, checklist = render(fields, facts)
     return Diagnosis(summary=summary, checklist=checklist, rule_id=rule.id, **fields)
@@ -141,23 +136,4 @@ def _identity(text: str, low: str) -> str | None:
     for name, patterns in signals().identities:
         if any(p.search(text, low) for p in patterns):
             return name
-    return None
-
-
-def _expired_ago(text: str) -> str | None:
-    match = _EXPIRED_AGO.search(text)
-    if not match:
-        return None
-    number, unit = int(match.group(1)), match.group(2).lower()
-    return f"{number} {unit}{'' if number == 1 else 's'}"
-
-
-def _policy(text: str) -> str | None:
-    match = _POLICY.search(text)
-    if match:
-        return match.group(1).upper()
-    match = _LIMIT_WORD.search(text)
-    if match:
-        word = match.group(1).upper().replace(" ", "_")
-        return "TEN_SECONDLY_ROLLING" if word.startswith("TEN") else word
     return None

@@ -273,3 +273,29 @@ def hublet(text: str, low: str | None = None) -> str | None:
         if match:
             return match.group(1).lower()
     return None
+
+
+_EXPIRED_AGO = re.compile(r"\bexpired (\d{1,9}) (second|minute|hour|day)\(?s?\)? ago", re.I)
+_POLICY = re.compile(r"""\bpolicyName["']?\s*[:=]\s*["']?([A-Z_]{3,40})""")
+_LIMIT_WORD = re.compile(r"\breached your (secondly|ten[_ ]secondly(?:[_ ]rolling)?|daily) limit", re.I)
+
+
+def expired_ago(text: str) -> str | None:
+    """"5 hours" from "expired 5 hour(s) ago": the checklist says how stale the token was."""
+    match = _EXPIRED_AGO.search(text)
+    if not match:
+        return None
+    number, unit = int(match.group(1)), match.group(2).lower()
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+def rate_limit_policy(text: str) -> str | None:
+    """HubSpot's policyName (SECONDLY, TEN_SECONDLY_ROLLING, DAILY), or the limit the message names."""
+    match = _POLICY.search(text)
+    if match:
+        return match.group(1).upper()
+    match = _LIMIT_WORD.search(text)
+    if match:
+        word = match.group(1).upper().replace(" ", "_")
+        return "TEN_SECONDLY_ROLLING" if word.startswith("TEN") else word
+    return None
