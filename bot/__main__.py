@@ -68,15 +68,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.app import serve
     from bot.config import load_settings
+    from bot.server import serve
 
     return serve(load_settings())
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.app import check
     from bot.config import load_settings
+    from bot.server import check
 
     return check(load_settings())
 

@@ -1,4 +1,4 @@
-"""The one place that wires Slack to hsperm's services: `create_app`, plus `serve` and `check` for the CLI.
+"""The one place that wires Slack to hsperm's services: `create_app` (`bot/server.py` runs it).
 
 The factory makes no network call (token verification is deferred to the first request), so
 tests, `check` and gunicorn workers can build apps freely; handlers get everything through
@@ -128,73 +128,3 @@ SWITCH_INTERVAL_SECONDS = 0.001
 
 def tune_for_acks() -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-
-
-def serve(settings: Settings) -> int:
-    """`python -m bot serve`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT."""
-    settings.require_slack()
-    configure_logging(settings)
-    tune_for_acks()
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        app = create_app(settings)
-        log.info("hsperm starting in Socket Mode (no public URL needed)")
-        SocketModeHandler(app, settings.slack_app_token).start()
-        return 0
-
-    from bot.web import run_http
-
-    log.info("hsperm starting in HTTP mode on port %s", settings.port)
-    return run_http(settings)
-
-
-def check(settings: Settings) -> int:
-    """`python -m bot check`: settings, database and Slack token, one line each; 0 when all pass."""
-    from slack_sdk.errors import SlackApiError
-
-    from bot.config import ConfigError
-    from bot.store import StoreError, open_store
-
-    failures = 0
-
-    def report(ok: bool, what: str, detail: str) -> None:
-        nonlocal failures
-        failures += 0 if ok else 1
-        print(f"{'ok  ' if ok else 'FAIL'} {what}: {redact(detail)}")
-
-    try:
-        settings.require_slack()
-        mode = "Socket Mode (SLACK_APP_TOKEN)" if settings.socket_mode else f"HTTP mode on port {settings.port}"
-        report(True, "settings", mode)
-    except ConfigError as exc:
-        report(False, "settings", str(exc))
-
-    try:
-        store = open_store(settings.database_url)
-        try:
-            store.ping()
-            report(True, "database", f"{store.url_for_logs} (schema version {store.schema_version()})")
-        finally:
-            store.close()
-    except StoreError as exc:
-        report(False, "database", str(exc))
-
-    if settings.slack_bot_token:
-        try:
-            auth = make_client(settings).auth_test()
-            report(
-                True,
-                "slack",
-                f"bot @{auth.get('user')} in workspace {auth.get('team')} ({auth.get('team_id')})",
-            )
-        except SlackApiError as exc:
-            report(False, "slack", f"auth.test failed: {exc.response.get('error')}")
-        except Exception as exc:
-            report(False, "slack", f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
-
-    if settings.hubspot_configured:
-        report(True, "hubspot", "credentials configured (live lookups are checked by `python -m bot lookup`)")
-    else:
-        print("info hubspot: no HUBSPOT_ACCESS_TOKEN; pasted errors work, live lookups are off")
-    return 0 if failures == 0 else 1

@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.app import configure_logging, create_app, tune_for_acks
 from bot.config import Settings, load_settings
 from bot.redact import redact
 from bot.services import Services, build_services
@@ -99,8 +100,6 @@ def _plain(
 
 def create_wsgi_app(settings: Settings, *, services: Services | None = None, client: Any = None) -> HsPermWsgi:
     """The WSGI app for `settings`: builds the store and the Bolt app now."""
-    from bot.app import create_app
-
     services = services or build_services(settings)
     bolt = create_app(settings, client=client, services=services)
     return HsPermWsgi(settings, services, SlackRequestHandler(bolt, path=EVENTS_PATH))
@@ -137,8 +136,6 @@ class LazyWsgi:
 
 
 def _from_environment() -> HsPermWsgi:
-    from bot.app import configure_logging, tune_for_acks
-
     settings = load_settings()
     settings.require_slack()
     configure_logging(settings)

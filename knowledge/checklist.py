@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from knowledge import catalog
+import knowledge.catalog as catalog
 from knowledge.data import PACKAGE_DIR, load_toml
 from knowledge.model import ChecklistItem
 from knowledge.secrets import rotation_advice

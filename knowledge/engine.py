@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from knowledge import extract
+import knowledge.extract as extract
 from knowledge.checklist import render
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge import catalog
+import knowledge.catalog as catalog
 from knowledge.fastre import FastPattern
 
 _Q = r"""["']?"""  # optional quote around a key or value

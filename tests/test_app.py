@@ -6,9 +6,10 @@ import pytest
 from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_sdk.socket_mode.request import SocketModeRequest
 
-from bot.app import check, create_app
+from bot.app import create_app
 from bot.blocks import ACTION_LOOKUP
 from bot.config import ConfigError, load_settings
+from bot.server import check
 from bot.services import Services, build_services
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, event_envelope, message_event
 from tests.test_slack_events import TICKET_ERROR
@@ -109,7 +110,7 @@ def test_check_fails_on_a_bad_token_or_dead_database_without_leaking_secrets(fak
 
 
 def test_serving_http_without_a_signing_secret_names_the_variable(fake_slack):
-    from bot.app import serve
+    from bot.server import serve
 
     settings = load_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake_slack.api_url}, dotenv=False)
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
