@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 from knowledge import diagnose  # noqa: E402
 from knowledge.checklist import _render_shape  # noqa: E402
 
-EXAMPLES = REPO.parent / "shared" / "examples"
+EXAMPLES = REPO / "tests" / "corpus"
 BASELINE = re.compile(r"(?i)hubspot|hubapi|scope|permission|token|forbidden|unauthorized|\b40[13]\b")
 
 _SUBJECTS = ["the deploy", "staging", "the sync job", "CI", "the new dashboard", "my PR", "the release", "the on-call rota",

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from hypothesis import strategies as st
 
-_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
+from tests.corpus import load
 
 
 def _fragments() -> list[str]:
     words: set[str] = set()
-    for name in ("errors_dev.jsonl", "chat_dev.jsonl"):
-        for line in (_EXAMPLES / name).read_text(encoding="utf-8").splitlines():
-            text = json.loads(line)["text"]
-            tokens = text.split()
-            words.update(tokens)
-            words.update(" ".join(tokens[i : i + 4]) for i in range(0, len(tokens), 3))
+    for record in load("*_dev.jsonl"):
+        tokens = record["text"].split()
+        words.update(tokens)
+        words.update(" ".join(tokens[i : i + 4]) for i in range(0, len(tokens), 3))
     return sorted(words)
 
 

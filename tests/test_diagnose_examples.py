@@ -1,4 +1,4 @@
-"""Every labelled example from ../shared/examples diagnoses as a careful expert would.
+"""Every labelled dev example (tests/corpus/*_dev.jsonl) diagnoses as a careful expert would.
 
 Fields are checked wherever the label's value is written in the paste itself: a value that only
 context outside the paste could supply (e.g. a portal id the poster mentioned elsewhere) is not
@@ -7,26 +7,15 @@ something a classifier can be held to.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 
 from knowledge import diagnose
+from tests.corpus import load
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
-
-
-def _load(name: str) -> list[dict]:
-    path = EXAMPLES / name
-    if not path.exists():  # CI lays ../shared beside the clone; say so plainly if it is missing
-        raise FileNotFoundError(f"{path} is missing: the tests need ../shared/examples beside the repository")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-ERRORS = _load("errors_dev.jsonl")
-CHATS = _load("chat_dev.jsonl")
+ERRORS = load("errors_dev.jsonl")
+CHATS = load("chat_dev.jsonl")
 
 
 def _written_in(value: str, text: str) -> bool:
