@@ -4,6 +4,7 @@ Layers, lowest first (a module may import its own package and anything in a lowe
 
     knowledge                      the engine, rules and catalogues (pure)
     bot.config, redact, facts, work   settings and small shared helpers
+      and bot.forensics            (same layer) pure: HubSpot's activity records -> statements
     bot.hubspot, bot.store, bot.render HubSpot's API, persistence, terminal text
     bot.lookup                     live lookup (uses bot.hubspot)
     bot.messages, bot.services     Block Kit; what handlers are given
@@ -65,7 +66,7 @@ def test_knowledge_is_pure() -> None:
 #: Lowest first. Each entry is a module or a package prefix.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("knowledge",),
-    ("bot.config", "bot.redact", "bot.facts", "bot.work"),
+    ("bot.config", "bot.redact", "bot.facts", "bot.work", "bot.forensics"),
     ("bot.hubspot", "bot.store", "bot.render"),
     ("bot.lookup",),
     ("bot.messages", "bot.services"),

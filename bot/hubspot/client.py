@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from bot.hubspot.activity import ActivityEndpoints
 from bot.hubspot.errors import (
     HubSpotAuthError,
     HubSpotBadResponse,
@@ -46,7 +47,7 @@ PAGE_LIMIT = 100
 MAX_PAGES = 200
 
 
-class HubSpotClient:
+class HubSpotClient(ActivityEndpoints):
     """Thread-safe; one per process. Keyword arguments other than the tokens go to `Transport`."""
 
     def __init__(
