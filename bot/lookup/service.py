@@ -29,6 +29,7 @@ from bot.hubspot import (
     HubSpotConfigError,
     HubSpotError,
     HubSpotNotFound,
+    HubSpotRateLimited,
     HubSpotScopeError,
     HubSpotUser,
     Owner,
@@ -40,6 +41,7 @@ from bot.hubspot import (
 )
 from bot.lookup.cache import TTLCache
 from bot.lookup.facts import add_problem, links, portal_from_url, ticket_facts, token_facts, user_facts
+from bot.lookup.forensics import ForensicsReader
 from bot.lookup.inputs import normalize_email, normalize_portal_id, normalize_ticket_id
 from bot.lookup.report import AccessFacts, PermissionReport
 from bot.lookup.verdict import decide
@@ -82,10 +84,15 @@ class LookupService:
         cache_ttl: float = DEFAULT_CACHE_TTL,
         max_workers: int = 8,
         owns_client: bool = False,
+        forensics: bool = True,
     ) -> None:
         self.client = client
         self._owns_client = owns_client
         self._cache = TTLCache(cache_ttl, clock)
+        #: HubSpot's records of what changed (security log, logins, API budget); `forensics=False`
+        #: leaves them out of lookups (the bench compares both)
+        self.forensics = ForensicsReader(client, clock=clock)
+        self._with_forensics = forensics
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hsperm-lookup")
 
     @classmethod
@@ -106,6 +113,7 @@ class LookupService:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self.forensics.clear_cache()
 
     # -- cached reads ---------------------------------------------------------------------------
 
@@ -168,6 +176,8 @@ class LookupService:
         calls = self._first_wave(email, ticket, portal)
         self._second_wave(report, calls)
         self._fill(report, calls, required_names)
+        if self._with_forensics:
+            self._add_forensics(report, calls)
         return _with_verdict(report)
 
     def _first_wave(self, email: str, ticket: str | None, portal: str | None) -> _Calls:
@@ -235,6 +245,38 @@ class LookupService:
             )
         report.links = links(calls.hub_id, calls.token_info, calls.ticket_obj, calls.ticket)
 
+    def _add_forensics(self, report: PermissionReport, calls: _Calls) -> None:
+        """What HubSpot's records say changed: about the user, about hsperm's own token when it
+        lacks a scope, and the daily budget when a call hit the DAILY limit. Never a problem."""
+        token = calls.token_info
+        scopes = token.scopes if token is not None else None
+        user = report.user
+        if user is not None and user.found and user.user_id:
+            report.forensics.append(
+                self.forensics.for_user(
+                    user_id=user.user_id,
+                    name=user.short_name,
+                    full_name=user.name,
+                    portal=calls.portal,
+                    token_scopes=scopes,
+                    current_teams=[t.label for t in user.teams],
+                    super_admin=user.super_admin,
+                    submit=self._pool.submit,
+                )
+            )
+        if any(p.kind == "scope" for p in report.problems):
+            report.forensics.append(
+                self.forensics.for_token(
+                    kind="missing_scopes",
+                    portal=calls.portal,
+                    token_scopes=scopes,
+                    pasted=False,
+                    app_id=token.app_id if token else None,
+                )
+            )
+        if _hit_daily_limit(calls):
+            report.forensics.append(self.forensics.for_daily_limit(calls.portal, scopes))
+
     def _access(self, report: PermissionReport, calls: _Calls) -> AccessFacts | None:
         """HubSpot's per-record answer for this user, or why there is none."""
         user = report.user
@@ -286,6 +328,16 @@ class LookupService:
         except HubSpotError as exc:
             add_problem(report, step, exc)
             return None
+
+def _hit_daily_limit(calls: _Calls) -> bool:
+    futures = (calls.token, calls.user, calls.owner, calls.roles, calls.teams, calls.ticket_call, calls.ticket_owner)
+    for future in futures:
+        if future is not None and future.done():
+            exc = future.exception()
+            if isinstance(exc, HubSpotRateLimited) and exc.policy == "DAILY":
+                return True
+    return False
+
 
 def _with_verdict(report: PermissionReport) -> PermissionReport:
     verdict = decide(report)

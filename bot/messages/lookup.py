@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, SectionBlock
 
+from bot.forensics import Forensics
 from bot.lookup import PermissionReport, TicketFacts, TokenFacts, UserFacts
 from bot.messages.help import lookup_usage
 from bot.messages.ids import LOOKUP_SETTING
@@ -173,6 +174,21 @@ def _token_line(token: TokenFacts | None) -> str | None:
     return "\n".join(lines)
 
 
+def forensics_text(section: Forensics) -> str:
+    """One forensics section as mrkdwn: names and emails in it came from HubSpot, so each line is
+    escaped; a record's link is shown only when it is a plain https URL."""
+    lines = []
+    for finding in section.findings:
+        line = untrusted(finding.line, 600)
+        link = _link(finding.link, "in HubSpot")
+        lines.append(f"{line} ({link})" if link else line)
+    lines += [f":grey_question: {untrusted(gap.text, 500)}" for gap in section.gaps]
+    head = f"*{untrusted(section.title, 200)}*"
+    if section.scope_note:
+        head += f" · {untrusted(section.scope_note, 200)}"
+    return head + "\n" + _bullets(lines)
+
+
 def _bullets(items: Sequence[str]) -> str:
     """Already-safe mrkdwn lines as a list, the first few only."""
     shown = [f"• {item}" for item in items[:_MAX_REPORT_ITEMS]]
@@ -199,6 +215,8 @@ def lookup_report_message(report: PermissionReport) -> Message:
     for line in (_access_line(report), _token_line(report.token)):
         if line:
             blocks.append(section(line))
+    for part in report.forensics:
+        blocks.append(section(forensics_text(part)))
     if report.unknowns:
         # The link goes first: it is the one thing to act on, and survives any clipping.
         text = "*What the API cannot tell*"
