@@ -10,14 +10,17 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.forensics import Forensics
 from bot.hubspot import redact_logs
 from bot.lookup import LookupService
 from bot.store import Store, open_store
 from bot.work import WorkQueue
 from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
+from knowledge.extract import rate_limit_policy
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,14 @@ class Services:
     def diagnose(self, text: str) -> Diagnosis:
         """The engine caps input itself; slicing first keeps a 40 MB paste from being copied around."""
         return diagnose(text[: MAX_INPUT_CHARS + 1])
+
+    def explain_paste(self, diagnosis: Diagnosis, text: str, pasted_at: datetime | None = None) -> Forensics | None:
+        """What HubSpot's own records add to a pasted token or DAILY rate-limit error (security log,
+        API budget); None without a HubSpot token or when the paste is of another kind."""
+        if self.lookup is None:
+            return None
+        policy = rate_limit_policy(text[: MAX_INPUT_CHARS + 1]) if diagnosis.kind == "rate_limit" else None
+        return self.lookup.explain_paste(diagnosis, pasted_at=pasted_at, policy=policy)
 
     def answer_once(self, team_id: str, channel_id: str, thread_ts: str, diagnosis: Diagnosis) -> bool:
         """Claim the right to answer this error in this thread (shared by all instances)."""

@@ -22,6 +22,7 @@ from bot.messages.diagnosis import diagnosis_message, no_error_message, notice_m
 from bot.messages.mrkdwn import Message
 from bot.services import Services, message_text
 from handlers.context import defer, origin, services
+from handlers.lookup import explain_paste
 from knowledge import Diagnosis
 
 #: Subtypes that are a person (or an allowed bot) saying something new. Edits (message_changed),
@@ -112,12 +113,14 @@ def answer(services: Services, where: _Where, event: dict[str, Any], client: Web
 def _answer(services: Services, where: _Where, event: dict[str, Any], client: WebClient, logger: Logger) -> None:
     text = message_text(event)
     diagnosis, about_parent = services.diagnose(text), False
+    pasted, pasted_ts = text, where.ts
     parent_ts = event.get("thread_ts")
     if not diagnosis.is_hubspot and where.mentioned and parent_ts and parent_ts != where.ts:
         # "@hsperm" under someone's paste: diagnose the message that started the thread.
         parent = _thread_parent(client, where, parent_ts, logger)
         if parent:
             diagnosis, about_parent = services.diagnose(parent), True
+            pasted, pasted_ts = parent, parent_ts
     if not diagnosis.is_hubspot:
         if where.asked:
             _post(client, where, no_error_message(None if about_parent else text), logger)
@@ -132,6 +135,7 @@ def _answer(services: Services, where: _Where, event: dict[str, Any], client: We
         logger.info(
             "answered a %s error in %s (thread %s, rule %s)", diagnosis.kind, where.channel, claim_key, diagnosis.rule_id
         )
+        explain_paste(services, diagnosis, pasted, pasted_ts, lambda m: _post(client, where, m, logger), logger)
     else:
         # Nobody saw an answer, so a later paste of the same error deserves one.
         services.forget_answer(where.team_id, where.channel, claim_key, diagnosis)

@@ -11,6 +11,7 @@ from bot.messages.diagnosis import busy_message, diagnosis_message, no_error_mes
 from bot.messages.ids import SHORTCUT_CALLBACK_ID
 from bot.services import Services, message_text
 from handlers.context import Origin, defer, origin, services
+from handlers.lookup import explain_paste
 
 
 def register(app: App) -> None:
@@ -48,3 +49,12 @@ def diagnose_message(
     except Exception:
         logger.exception("the message shortcut failed")
         respond(**problem_message().kwargs())
+        return
+    explain_paste(
+        services,
+        diagnosis,
+        message_text(message),
+        message.get("ts"),
+        lambda m: respond(response_type="ephemeral", replace_original=False, **m.kwargs()),
+        logger,
+    )

@@ -23,24 +23,16 @@ from tests.fakes.hubspot import (
     PORTAL,
     SUE_USER,
     TOKEN,
+    ago,
     client_for,
     error_body,
+    stamp,
 )
 
 
-def iso(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def ago(**delta: float) -> datetime:
-    return datetime.now(UTC) - timedelta(**delta)
-
-
 @pytest.fixture
-def world(fake_hubspot):
-    """hsperm's token may read the security log; Bob took Ann off a team after her last login."""
-    fake_hubspot.tokens[TOKEN].scopes = (*ALL_SCOPES, *FORENSICS_SCOPES)
-    return fake_hubspot
+def world(forensics_hubspot):
+    return forensics_hubspot
 
 
 @pytest.fixture
@@ -51,7 +43,7 @@ def service(world, hubspot_sleeps):
 
 def bob_removes_ann_from_a_team(fake, when: datetime) -> None:
     fake.add_security_event(
-        PORTAL, "TEAM_USER_DELETED", iso(when), acting_user_id=BOB_USER, acting_email="bob@example.com", object_id=ANN_USER
+        PORTAL, "TEAM_USER_DELETED", stamp(when), acting_user_id=BOB_USER, acting_email="bob@example.com", object_id=ANN_USER
     )
 
 
@@ -65,14 +57,14 @@ def user_section(report):
 
 def test_lookup_says_who_changed_anns_teams_and_that_she_must_log_in_again(service, world):
     changed, last_login = ago(minutes=30), ago(hours=3)
-    world.add_login(PORTAL, ANN_USER, "ann@example.com", iso(last_login))
-    world.add_login(PORTAL, ANN_USER, "ann@example.com", iso(ago(minutes=10)), succeeded=False)
+    world.add_login(PORTAL, ANN_USER, "ann@example.com", stamp(last_login))
+    world.add_login(PORTAL, ANN_USER, "ann@example.com", stamp(ago(minutes=10)), succeeded=False)
     bob_removes_ann_from_a_team(world, changed)
     # Ann *acting* on Sue is not an event about Ann: it must not be listed.
     world.add_security_event(
         PORTAL,
         "REMOVE_USER",
-        iso(ago(minutes=20)),
+        stamp(ago(minutes=20)),
         acting_user_id=ANN_USER,
         acting_email="ann@example.com",
         object_id=SUE_USER,
@@ -159,7 +151,7 @@ def test_429_on_the_log_is_retried_then_becomes_an_unknown(service, world, hubsp
         body=error_body("RATE_LIMITS", "slow"),
         times=None,
     )
-    world.add_login(PORTAL, ANN_USER, "ann@example.com", iso(ago(hours=1)))
+    world.add_login(PORTAL, ANN_USER, "ann@example.com", stamp(ago(hours=1)))
     report = service.lookup("ann@example.com", ticket_id="123")
     assert report.ok and report.problems == []
     section = user_section(report)
@@ -210,7 +202,7 @@ def test_actors_are_named_by_the_users_api_and_unknown_ones_by_email(service, wo
     world.add_security_event(
         PORTAL,
         "DEACTIVATE_USER",
-        iso(ago(minutes=2)),
+        stamp(ago(minutes=2)),
         acting_user_id="31337",
         acting_email="ex-admin@example.com",
         object_id=ANN_USER,
@@ -230,7 +222,7 @@ def test_own_token_missing_a_scope_is_explained_by_the_scope_change(world, hubsp
     world.add_security_event(
         PORTAL,
         "PRIVATE_APP_SCOPE_GROUPS_UPDATE",
-        iso(ago(hours=2)),
+        stamp(ago(hours=2)),
         acting_user_id=BOB_USER,
         acting_email="bob@example.com",
         object_id="2011410",
@@ -252,7 +244,7 @@ def test_a_daily_429_reports_the_shared_budget_and_its_reset(service, world):
     }
     world.fault("/crm/v3/owners", 429, body=daily, times=None)
     resets = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=5)
-    world.set_daily_usage(PORTAL, 250000, 250000, collected_at=iso(ago(minutes=1)), resets_at=iso(resets))
+    world.set_daily_usage(PORTAL, 250000, 250000, collected_at=stamp(ago(minutes=1)), resets_at=stamp(resets))
     report = service.lookup("ann@example.com", ticket_id="123")
     (budget,) = [s for s in report.forensics if s.title == "Private apps' daily API budget"]
     line = budget.lines()[0]
@@ -286,12 +278,12 @@ def test_seats_are_checked_before_a_seat_change(service, world):
 
 def test_after_a_fix_has_ann_logged_in_since(service, world):
     fix = ago(hours=1)
-    world.add_login(PORTAL, ANN_USER, "ann@example.com", iso(ago(hours=2)))
+    world.add_login(PORTAL, ANN_USER, "ann@example.com", stamp(ago(hours=2)))
     reader = service.forensics
     scopes = world.tokens[TOKEN].scopes
     before = reader.since_fix(user_id=ANN_USER, name="Ann", since=fix, portal=None, token_scopes=scopes)
     assert before.text.startswith("Ann has not yet logged in since the fix")
-    world.add_login(PORTAL, ANN_USER, "ann@example.com", iso(ago(minutes=1)))
+    world.add_login(PORTAL, ANN_USER, "ann@example.com", stamp(ago(minutes=1)))
     after = reader.since_fix(user_id=ANN_USER, name="Ann", since=fix, portal=None, token_scopes=scopes)
     assert after.text.startswith("Ann has logged in since the fix")  # read fresh, not from a cache
 

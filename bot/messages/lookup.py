@@ -189,6 +189,16 @@ def forensics_text(section: Forensics) -> str:
     return head + "\n" + _bullets(lines)
 
 
+def forensics_message(part: Forensics) -> Message:
+    """A follow-up under a pasted error's checklist: what HubSpot's own records say changed."""
+    first = part.lines()[0] if part.lines() else part.title
+    blocks = (
+        section(forensics_text(part)),
+        context("hsperm · from HubSpot's own records (security activity log, API usage)"),
+    )
+    return Message(text=clip_mrkdwn("hsperm: " + untrusted(first, 600), 300), blocks=blocks)
+
+
 def _bullets(items: Sequence[str]) -> str:
     """Already-safe mrkdwn lines as a list, the first few only."""
     shown = [f"• {item}" for item in items[:_MAX_REPORT_ITEMS]]

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -76,6 +76,10 @@ class Fault:
     delay: float = 0.0
     times: int | None = 1
     method: str | None = None
+    #: wait for this event before answering (proves a caller did not wait for the answer)
+    gate: threading.Event | None = None
+    #: after the delay or gate, give the real answer instead of `status`/`body`
+    passthrough: bool = False
 
 
 @dataclass
@@ -266,7 +270,8 @@ class FakeHubSpot:
             portal.permitted[ticket_id] = {"VIEW": list(view), "EDIT": list(edit or ())}
 
     def fault(self, match: str, status: int = 500, **kw: Any) -> Fault:
-        """Answer the next matching call(s) with this fault instead of the real answer."""
+        """Answer the next matching call(s) with this fault instead of the real answer (or, with
+        `passthrough=True`, with the real answer once its `delay` or `gate` has passed)."""
         fault = Fault(match=match, status=status, **kw)
         with self._lock:
             self.faults.append(fault)
@@ -405,6 +410,11 @@ class FakeHubSpot:
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
+            if fault.gate is not None:
+                fault.gate.wait(30)
+        if fault is not None and fault.passthrough:
+            status, extra, payload = self._route(method, path, query, call, parsed_body)
+        elif fault is not None:
             status, extra, payload = fault.status, dict(fault.headers), fault.body
             if payload is None:
                 payload = error_body("INTERNAL_ERROR", "internal error") if status >= 500 else {}
@@ -689,6 +699,16 @@ class FakeHubSpot:
         return page
 
 
+def stamp(when: datetime) -> str:
+    """A time as HubSpot writes `date-time` fields: `2026-11-28T14:01:09.123Z`."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def ago(**delta: float) -> datetime:
+    """Now minus `delta` (timedelta's keywords), in UTC: activity records sit in a real time window."""
+    return datetime.now(UTC) - timedelta(**delta)
+
+
 def _epoch_ms(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
 
@@ -844,6 +864,13 @@ def fake_hubspot():
         yield fake
     finally:
         fake.stop()
+
+
+@pytest.fixture
+def forensics_hubspot(fake_hubspot):
+    """The standard world, with hsperm's token also allowed to read the security log and seats."""
+    fake_hubspot.tokens[TOKEN].scopes = (*ALL_SCOPES, *FORENSICS_SCOPES)
+    return fake_hubspot
 
 
 @pytest.fixture
