@@ -166,19 +166,19 @@ class ForensicsReader:
         current_teams: Sequence[str] | None = None,
         super_admin: bool | None = None,
         full_name: str | None = None,
-        submit: Callable[..., Any] | None = None,
+        window: tuple[list[SecurityEvent], bool] | Gap | None = None,
+        logins: list[LoginRecord] | Gap | None = None,
     ) -> Forensics:
         """Changes about the user in the last week, by whom, and their last login.
 
-        `submit` (an executor's) runs the two reads side by side; without it they run in turn.
+        `window` and `logins` are reads already made (the lookup starts them early, side by side);
+        the ones not given are read here.
         """
         scopes = tuple(token_scopes) if token_scopes is not None else None
-        if submit is not None:
-            window_f = submit(self.security_window, portal, scopes)
-            logins_f = submit(self.logins, user_id, name, portal, scopes)
-            window, logins = window_f.result(), logins_f.result()
-        else:
-            window, logins = self.security_window(portal, scopes), self.logins(user_id, name, portal, scopes)
+        if window is None:
+            window = self.security_window(portal, scopes)
+        if logins is None:
+            logins = self.logins(user_id, name, portal, scopes)
         events, truncated = (window, False) if isinstance(window, Gap) else window
         names: dict[str, str] = {}
         if not isinstance(events, Gap):

@@ -73,6 +73,9 @@ class _Calls:
     ticket_obj: Ticket | None = None
     permitted: Future[PermittedUsers] | None = None
     ticket_owner: Future[Owner] | None = None
+    #: forensics reads, started as soon as what they need arrives (they never raise)
+    security: Future[Any] | None = None
+    logins: Future[Any] | None = None
 
 
 class LookupService:
@@ -84,7 +87,7 @@ class LookupService:
         *,
         clock: Callable[[], float] = time.monotonic,
         cache_ttl: float = DEFAULT_CACHE_TTL,
-        max_workers: int = 8,
+        max_workers: int = 10,
         owns_client: bool = False,
         forensics: bool = True,
     ) -> None:
@@ -202,7 +205,29 @@ class LookupService:
         )
         if ticket and portal:
             calls.permitted = pool.submit(self.client.permitted_users, portal, ticket)
+        if self._with_forensics:
+            # Each waits only on a call submitted before it, so the pool cannot starve.
+            calls.security = pool.submit(self._read_security, calls.token, portal)
+            calls.logins = pool.submit(self._read_logins, calls.user, calls.token, portal)
         return calls
+
+    @staticmethod
+    def _scopes(token_f: Future[TokenInfo]) -> tuple[str, ...] | None:
+        """hsperm's token scopes once known; None (try the read anyway) when token info failed."""
+        try:
+            return token_f.result().scopes
+        except HubSpotError:
+            return None
+
+    def _read_security(self, token_f: Future[TokenInfo], portal: str | None) -> Any:
+        return self.forensics.security_window(portal, self._scopes(token_f))
+
+    def _read_logins(self, user_f: Future[HubSpotUser], token_f: Future[TokenInfo], portal: str | None) -> Any:
+        try:
+            user = user_f.result()
+        except HubSpotError:
+            return None
+        return self.forensics.logins(user.id, user.first_name or user.display_name, portal, self._scopes(token_f))
 
     def _second_wave(self, report: PermissionReport, calls: _Calls) -> None:
         """Each dependent call starts as soon as what it needs arrives.
@@ -290,7 +315,8 @@ class LookupService:
                     token_scopes=scopes,
                     current_teams=[t.label for t in user.teams],
                     super_admin=user.super_admin,
-                    submit=self._pool.submit,
+                    window=calls.security.result() if calls.security else None,
+                    logins=calls.logins.result() if calls.logins else None,
                 )
             )
         if any(p.kind == "scope" for p in report.problems):
