@@ -118,9 +118,9 @@ class SlackFiles:
 
     def _download(self, url: str, token: str, file_id: str, *, html: bool) -> str | None:
         for _ in range(MAX_REDIRECTS + 1):
-            if not self._on_slack(url):
+            if not self.is_slack_url(url):
                 # Never send the bot token anywhere but Slack, whatever a payload says.
-                log.warning("not downloading file %s from %s: not the Slack host", file_id, urlsplit(url).hostname)
+                log.warning("not downloading file %s: its URL is not on the Slack host", file_id)
                 return None
             try:
                 with self._session.get(
@@ -148,7 +148,8 @@ class SlackFiles:
         log.warning("could not download file %s: too many redirects", file_id)
         return None
 
-    def _on_slack(self, url: str) -> bool:
+    def is_slack_url(self, url: str) -> bool:
+        """The only URLs the bot token may be sent to: the configured Slack host and its subdomains."""
         try:
             parts = urlsplit(url)
             port = parts.port or _default_port(parts.scheme)

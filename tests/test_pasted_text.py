@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from bot.pasted_text import has_pasted_content, needs_whole_file, pasted_text
 from knowledge import MAX_INPUT_CHARS
 
@@ -146,8 +143,23 @@ def test_only_messages_with_something_to_read_pass_the_cheap_check() -> None:
     assert not has_pasted_content({"text": "  ", "files": [{"id": "F5", "filetype": "png", "mimetype": "image/png"}]})
 
 
-def test_the_manifest_asks_for_files_read_and_nothing_more_for_files() -> None:
-    manifest = json.loads((Path(__file__).resolve().parents[1] / "manifest.json").read_text(encoding="utf-8"))
-    scopes = manifest["oauth_config"]["scopes"]["bot"]
-    assert "files:read" in scopes
-    assert [s for s in scopes if s.startswith(("files:", "remote_files:"))] == ["files:read"]
+
+def test_the_bot_token_goes_only_to_the_slack_host_and_its_subdomains() -> None:
+    from bot.slack_files import SlackFiles
+
+    files = SlackFiles("https://slack.com/api/")
+    try:
+        assert files.is_slack_url("https://files.slack.com/files-pri/T0-F1/download/sync.log")
+        assert files.is_slack_url("https://slack.com/files-pri/T0-F1/download/sync.log")
+        for url in (
+            "https://slack.com.example.net/files-pri/T0-F1/sync.log",
+            "https://slack.com@example.net/files-pri/T0-F1/sync.log",
+            "https://evilslack.com/files-pri/T0-F1/sync.log",
+            "http://files.slack.com/files-pri/T0-F1/sync.log",
+            "https://files.slack.com:8443/files-pri/T0-F1/sync.log",
+            "https://[::1/broken",
+            "",
+        ):
+            assert not files.is_slack_url(url), url
+    finally:
+        files.close()
