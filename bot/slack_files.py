@@ -101,6 +101,10 @@ class SlackFiles:
                 raise _Unreadable from None
             log.warning("could not read file %s: files.info answered %s", file_id, error)
             return None
+        except Exception as exc:
+            # Slack unreachable after the client's retries: the preview still gets diagnosed.
+            log.warning("could not read file %s: files.info failed (%s)", file_id, type(exc).__name__)
+            return None
         info = response.get("file") or {}
         if not isinstance(info, dict) or not is_text_file(info):
             return None

@@ -127,6 +127,19 @@ def test_a_download_url_on_another_host_is_not_fetched_and_gets_no_token(slack_b
         elsewhere.stop()
 
 
+def test_a_redirect_to_another_host_is_not_followed(slack_bot, fake_slack):
+    elsewhere = FakeSlack().start()
+    try:
+        file = fake_slack.add_file("F0MOVED", SYNC_LOG.encode())
+        fake_slack.redirects[file["url_private_download"].removeprefix(fake_slack.base)] = elsewhere.base + "/files-pri/x"
+        slack_bot.post_event(message_event("", subtype="file_share", files=[file]))
+        fake_slack.wait_for("download")
+        assert _silent(fake_slack)
+        assert elsewhere.calls() == []
+    finally:
+        elsewhere.stop()
+
+
 def test_a_40kb_snippet_is_read_within_the_cap(slack_bot, fake_slack):
     noise = "\n".join(f"2026-11-28T10:{i // 60 % 60:02d}:{i % 60:02d}Z DEBUG worker polling queue {i}" for i in range(800))
     body = f"{noise}\n2026-11-28T11:00:00Z ERROR {TICKET_ERROR}\n"
@@ -159,3 +172,11 @@ def test_chat_in_blocks_and_snippets_without_an_error_stays_silent(slack_bot, fa
     slack_bot.post_event(message_event("", subtype="file_share", files=[fake_slack.add_file("F0CHAT", chat_log)]))
     fake_slack.wait_for("download")
     assert _silent(fake_slack)
+
+
+def test_when_files_info_keeps_failing_the_preview_is_still_diagnosed(slack_bot, fake_slack):
+    fake_slack.fail("files.info", status=500, times=5)
+    body = "\n".join([TICKET_ERROR, *LOG_NOISE]).encode()  # the error is in the preview this time
+    slack_bot.post_event(message_event("", subtype="file_share", files=[fake_slack.add_file("F0FLAKY", body)]))
+    assert _answered(fake_slack)
+    assert fake_slack.calls("download") == []

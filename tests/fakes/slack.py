@@ -100,6 +100,8 @@ class FakeSlack:
         #: this workspace may not read), and file bodies served under /files-pri/ by path
         self.files: dict[str, dict[str, Any]] = {}
         self.downloads: dict[str, bytes] = {}
+        #: /files-pri/ paths answered with a 302 to this location instead of the file
+        self.redirects: dict[str, str] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -283,6 +285,8 @@ class FakeSlack:
         if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
             # Slack answers a file request without a valid token with its sign-in page.
             return self._send(request, 200, b"<!DOCTYPE html><title>Sign in</title>", "text/html")
+        if path in self.redirects:
+            return self._send(request, 302, b"", "text/plain", {"Location": self.redirects[path]})
         body = self.downloads.get(path)
         if body is None:
             return self._send(request, 404, b"not found", "text/plain")
