@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.lookup import LookupService
+from bot.pasted_text import pasted_text
+from bot.slack_files import SlackFiles
 from bot.store import Store, open_store
 from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
 
@@ -67,6 +69,18 @@ class Services:
     on_lookup_enabled: Callable[[App, Services], None] | None = None
     #: Entered by the HTTP front end around each Slack request (unused in Socket Mode).
     acks: AckGate = field(default_factory=AckGate)
+    #: Reads whole snippets and text files (files.info, downloads from Slack); built from settings if not given.
+    slack_files: SlackFiles | None = None
+
+    def __post_init__(self) -> None:
+        if self.slack_files is None:
+            self.slack_files = SlackFiles(self.settings.slack_api_url)
+
+    @property
+    def files(self) -> SlackFiles:
+        """Network work: call it after the ack, never in a matcher or middleware."""
+        assert self.slack_files is not None  # set by __post_init__
+        return self.slack_files
 
     @property
     def lookup_available(self) -> bool:
@@ -76,6 +90,7 @@ class Services:
         """Release the HubSpot session and its threads before the store, which nothing then needs."""
         if self.lookup is not None:
             self.lookup.close()
+        self.files.close()
         self.store.close()
 
     def diagnose(self, text: str) -> Diagnosis:
@@ -100,21 +115,8 @@ class Services:
 
 
 def message_text(message: dict[str, Any]) -> str:
-    """All the text a person sees in a message: its text, attachments (alerting bots) and snippets."""
-    parts: list[str] = [message.get("text") or ""]
-    for attachment in message.get("attachments") or ():
-        if not isinstance(attachment, dict):
-            continue
-        body = [attachment.get(key) or "" for key in ("pretext", "title", "text")]
-        fields = [f for f in attachment.get("fields") or () if isinstance(f, dict)]
-        body += [f"{f.get('title') or ''}: {f.get('value') or ''}" for f in fields]
-        if not any(body):
-            body.append(attachment.get("fallback") or "")
-        parts.extend(body)
-    for file in message.get("files") or ():
-        if isinstance(file, dict) and file.get("preview"):
-            parts.append(file["preview"])
-    return "\n".join(part for part in parts if isinstance(part, str) and part)
+    """All the text a person sees in a message (text, blocks, attachments, file previews); no I/O."""
+    return pasted_text(message)
 
 
 def fingerprint(diagnosis: Diagnosis) -> str:

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import Message, diagnosis_message, no_error_message, notice_message, problem_message
+from bot.pasted_text import has_pasted_content
 from bot.services import Services, message_text
 
 #: Subtypes that are a person (or an allowed bot) saying something new. Edits (message_changed),
@@ -55,7 +56,7 @@ def is_new_message_worth_reading(event: dict[str, Any], context: BoltContext, se
     user = event.get("user")
     if not user or user == context.bot_user_id:
         return False
-    return bool(message_text(event).strip())
+    return has_pasted_content(event)
 
 
 def answer(
@@ -76,7 +77,8 @@ def answer(
     try:
         # Let acks in flight (this event's own included) go out before any CPU work; see AckGate.
         services.acks.yield_to_acks()
-        text = message_text(event)
+        pasted = services.files.read_message(event, client)  # whole snippets and files: network, after the ack
+        text = pasted.text
         diagnosis = services.diagnose(text)
         about_parent = False
         if not diagnosis.is_hubspot and mentioned and event.get("thread_ts") and event["thread_ts"] != ts:
@@ -86,7 +88,8 @@ def answer(
                 diagnosis, about_parent = services.diagnose(parent), True
         if not diagnosis.is_hubspot:
             if asked:
-                _post(client, channel, thread_ts, no_error_message(None if about_parent else text), logger)
+                note = pasted.unreadable_note and not about_parent and notice_message(pasted.unreadable_note)
+                _post(client, channel, thread_ts, note or no_error_message(None if about_parent else text), logger)
             return
 
         # In a DM every message is its own question; elsewhere one answer per error per thread.

@@ -165,6 +165,7 @@ def test_manifest_matches_what_the_app_handles():
         "im:history",
         "mpim:history",
         "chat:write",
+        "files:read",  # files.info and downloads: whole snippets and text files, not just their preview
         "commands",
         "users:read",  # users.info: a `/hsperm user @someone` mention
         "users:read.email",  # ... and that person's email

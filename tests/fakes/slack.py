@@ -96,6 +96,12 @@ class FakeSlack:
         #: users.info answers by user id (others get a default profile with alice@example.com)
         self.users: dict[str, dict[str, Any]] = {}
         self._holds: dict[str, threading.Event] = {}
+        #: files.info answers by file id (ids not here get file_not_found, as for a Slack Connect file
+        #: this workspace may not read), and file bodies served under /files-pri/ by path
+        self.files: dict[str, dict[str, Any]] = {}
+        self.downloads: dict[str, bytes] = {}
+        #: /files-pri/ paths answered with a 302 to this location instead of the file
+        self.redirects: dict[str, str] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -203,6 +209,8 @@ class FakeSlack:
             self._record(Call("webhook", params, dict(request.headers)))
             self._wait_if_held("webhook")
             return self._send(request, 200, b"ok", "text/plain")
+        if path.startswith("/files-pri/"):
+            return self._download(request, path)
         if not path.startswith("/api/"):
             return self._send(request, 404, b"not found", "text/plain")
         method = path[len("/api/") :]
@@ -248,9 +256,41 @@ class FakeSlack:
         if method == "conversations.replies":
             messages = self.threads.get((params.get("channel"), params.get("ts")), [])
             return {"ok": True, "messages": messages, "has_more": False}
+        if method == "files.info":
+            answer = self.files.get(params.get("file"))
+            return {"ok": True, **answer} if answer else {"ok": False, "error": "file_not_found"}
         if method == "conversations.info":
             return {"ok": True, "channel": {"id": params.get("channel"), "is_member": True}}
         return {"ok": True}
+
+    def add_file(self, file_id: str, body: bytes, *, name: str = "sync.log", content_in_info: bool = False,
+                 **info: Any) -> dict[str, Any]:
+        """Serve a text file like Slack: files.info describes it, /files-pri/ serves it to the bot token.
+
+        Returns the file object a message event carries: the first 5 lines as `preview`, the count
+        of the others as `lines_more`. With `content_in_info`, files.info also returns `content` (snippets).
+        """
+        path = f"/files-pri/{TEAM_ID}-{file_id}/download/{name}"
+        lines = body.decode("utf-8", errors="replace").split("\n")
+        file = {"id": file_id, "name": name, "title": name, "mimetype": "text/plain", "filetype": "text",
+                "mode": "snippet", "size": len(body), "url_private": self.base + path,
+                "url_private_download": self.base + path, "preview": "\n".join(lines[:5]),
+                "lines": len(lines), "lines_more": max(0, len(lines) - 5), **info}
+        self.files[file_id] = {"file": file, **({"content": body.decode()} if content_in_info else {})}
+        self.downloads[path] = body
+        return dict(file)
+
+    def _download(self, request: BaseHTTPRequestHandler, path: str) -> None:
+        self._record(Call("download", {"path": path}, dict(request.headers)))
+        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+            # Slack answers a file request without a valid token with its sign-in page.
+            return self._send(request, 200, b"<!DOCTYPE html><title>Sign in</title>", "text/html")
+        if path in self.redirects:
+            return self._send(request, 302, b"", "text/plain", {"Location": self.redirects[path]})
+        body = self.downloads.get(path)
+        if body is None:
+            return self._send(request, 404, b"not found", "text/plain")
+        return self._send(request, 200, body, "text/plain; charset=utf-8")
 
     def _wait_if_held(self, method: str) -> None:
         with self._lock:
