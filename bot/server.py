@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from bot.app import configure_logging, create_app, make_client
+from bot.app import configure_logging, create_app
 from bot.config import Settings
 from bot.redact import redact
+from bot.slack_client import make_client
 
 log = logging.getLogger(__name__)
 

@@ -159,7 +159,7 @@ def test_someone_elses_share_value_is_refused(slack_bot, fake_slack):
     value = _share_value(_diagnose_by_command(slack_bot, fake_slack))
     slack_bot.post_interaction(_block_action(fake_slack, value, user="U0MALLORY"))
     calls = fake_slack.wait_for("webhook", count=2)
-    fake_slack.settle()
+    slack_bot.drain()
     assert "can't find that diagnosis" in calls[1].text
     assert all(c.params.get("response_type") != "in_channel" for c in fake_slack.calls("webhook"))
 
@@ -221,12 +221,12 @@ def test_app_home_hides_other_peoples_private_diagnoses(slack_bot, fake_slack):
 def test_the_messages_tab_does_not_publish_a_home(slack_bot, fake_slack):
     event = {"type": "app_home_opened", "user": "U0CAROL", "channel": "D0CAROL", "tab": "messages"}
     assert slack_bot.post_event(event).status_code == 200
-    fake_slack.settle()
+    slack_bot.drain()
     assert fake_slack.calls("views.publish") == []
 
 
 def test_the_bot_user_is_never_answered_even_when_mentioned(slack_bot, fake_slack):
     event = message_event(TICKET_ERROR, user=BOT_USER_ID)
     slack_bot.post_event(event)
-    fake_slack.settle()
+    slack_bot.drain()
     assert fake_slack.replies() == []

@@ -175,7 +175,7 @@ def test_bad_input_gets_a_usage_line_in_the_ack(lookup_bot, fake_slack, fake_hub
     body = json.dumps(response.json())
     assert expected in body
     assert "Usage:" in body and "/hsperm user &lt;email|@user&gt;" in body
-    fake_slack.settle()
+    lookup_bot.drain()
     assert fake_slack.calls("webhook") == [] and fake_hubspot.calls == []
 
 
@@ -267,7 +267,7 @@ def test_invalid_form_input_is_refused_in_the_form(lookup_bot, fake_slack, fake_
     body = response.json()
     assert body["response_action"] == "errors"
     assert list(body["errors"]) == [block]
-    fake_slack.settle()
+    lookup_bot.drain()
     assert fake_slack.calls("chat.postEphemeral") == [] and fake_hubspot.calls == []
 
 
