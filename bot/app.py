@@ -63,8 +63,19 @@ def provide_context(services: Services) -> Callable[..., Any]:
     return middleware
 
 
-def create_app(settings: Settings, *, client: WebClient | None = None, services: Services | None = None) -> App:
-    """Build the Bolt app with every hsperm listener registered; opens (and migrates) the store if needed."""
+def create_app(
+    settings: Settings,
+    *,
+    client: WebClient | None = None,
+    services: Services | None = None,
+    process_before_response: bool = False,
+) -> App:
+    """Build the Bolt app with every hsperm listener registered; opens (and migrates) the store if needed.
+
+    `process_before_response` runs each listener to its end before the response is returned (Bolt's
+    mode for function-as-a-service hosts; tests dispatch this way). Slow work still goes to the
+    work queue either way.
+    """
     services = services or build_services(settings)
     app = App(
         name="hsperm",
@@ -72,6 +83,7 @@ def create_app(settings: Settings, *, client: WebClient | None = None, services:
         signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=False,
         listener_executor=services.listeners,
+        process_before_response=process_before_response,
     )
     app.use(dedupe_events(services))
     app.use(provide_context(services))

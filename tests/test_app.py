@@ -12,7 +12,7 @@ from bot.messages.ids import ACTION_LOOKUP
 from bot.server import check
 from bot.services import build_services
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, event_envelope, message_event
-from tests.test_slack_events import TICKET_ERROR
+from tests.samples import TICKET_ERROR
 
 
 @pytest.fixture

@@ -473,8 +473,27 @@ def slack_sleeps() -> list[float]:
 
 
 @pytest.fixture
-def start_bot(fake_slack: FakeSlack, tmp_path: Any, slack_sleeps: list[float]) -> Iterator[Callable[..., BotServer]]:
-    """Factory: start an hsperm instance (optionally on a given database, with extra settings)."""
+def start_bot(fake_slack: FakeSlack, tmp_path: Any, slack_sleeps: list[float]) -> Iterator[Callable[..., Any]]:
+    """Factory: an hsperm driven in-process through Bolt's dispatch (see tests/fakes/dispatch.py)."""
+    from bot.config import load_settings
+    from tests.fakes.dispatch import DispatchBot
+
+    bots: list[DispatchBot] = []
+
+    def start(database_url: str | None = None, **overrides: str) -> DispatchBot:
+        url = database_url or f"sqlite:///{tmp_path / 'hsperm.db'}"
+        settings = load_settings(bot_env(fake_slack, url, **overrides), dotenv=False)
+        bots.append(DispatchBot(settings, fake_slack, slack_sleeps))
+        return bots[-1]
+
+    yield start
+    for bot in bots:
+        bot.stop()
+
+
+@pytest.fixture
+def start_http_bot(fake_slack: FakeSlack, tmp_path: Any, slack_sleeps: list[float]) -> Iterator[Callable[..., BotServer]]:
+    """Factory: an hsperm served over real HTTP (wsgiref, threads), as Slack reaches it."""
     from bot.config import load_settings
     from bot.slack_client import make_client
     from bot.web import create_wsgi_app
@@ -496,6 +515,12 @@ def start_bot(fake_slack: FakeSlack, tmp_path: Any, slack_sleeps: list[float]) -
 
 
 @pytest.fixture
-def slack_bot(start_bot: Callable[..., BotServer]) -> BotServer:
-    """One hsperm instance on a fresh SQLite database, talking to `fake_slack`."""
+def slack_bot(start_bot: Callable[..., Any]) -> Any:
+    """One hsperm (dispatched in-process) on a fresh SQLite database, talking to `fake_slack`."""
     return start_bot()
+
+
+@pytest.fixture
+def http_bot(start_http_bot: Callable[..., BotServer]) -> BotServer:
+    """One hsperm over real HTTP on a fresh SQLite database, talking to `fake_slack`."""
+    return start_http_bot()
