@@ -197,6 +197,21 @@ def test_oauth_token_is_reported_as_oauth(fake_hubspot):
     assert report.can_view is False
 
 
+def test_a_scope_named_only_in_the_error_text_is_still_the_one_to_add(service, fake_hubspot):
+    """An older 403 shape: no structured scope list, only HubSpot's sentence naming the scope."""
+    body = {
+        "status": "error",
+        "message": "This oauth-token (pat-na1-xx) does not have proper permissions! "
+        "(requires any of [crm.objects.owners.read])",
+        "category": "MISSING_SCOPES",
+    }
+    fake_hubspot.fault("/crm/v3/owners", 403, body=body, times=None)
+    report = service.lookup("ann@example.com", ticket_id="123")
+    [problem] = [p for p in report.problems if p.step == "owner"]
+    assert problem.kind == "scope"
+    assert "add `crm.objects.owners.read`" in problem.message
+
+
 def test_missing_scope_on_hspermss_own_token_names_the_scope_and_keeps_other_facts(fake_hubspot):
     narrow = "pat-na1-56565656-5656-4565-8565-565656565656"
     fake_hubspot.add_token(narrow, PORTAL, scopes=("settings.users.read", "settings.users.teams.read"))
