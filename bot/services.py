@@ -18,7 +18,7 @@ from bot.lookup import LookupService
 from bot.pasted_text import pasted_text
 from bot.slack_files import SlackFiles
 from bot.store import Store, open_store
-from bot.work import WorkQueue
+from bot.work import LISTENER_THREADS, TrackedPool, WorkQueue
 from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ class Services:
     lookup: LookupService | None = None
     #: Where listeners send slow work (lookups, replies), so acks never wait behind it.
     work: WorkQueue = field(default_factory=WorkQueue)
+    #: The threads Bolt runs listeners on (bot.app passes it to Bolt); handlers never use it.
+    listeners: TrackedPool = field(default_factory=lambda: TrackedPool(LISTENER_THREADS, "hsperm-listener"))
     #: Reads whole snippets and text files (files.info, downloads from Slack); built from settings if not given.
     slack_files: SlackFiles | None = None
 
@@ -49,8 +51,17 @@ class Services:
     def lookup_available(self) -> bool:
         return self.lookup is not None
 
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every request taken so far is fully handled (acked, then its slow work done).
+
+        Listeners first: they are what submits work. Used at shutdown, and by tests before they
+        assert that nothing (else) was sent.
+        """
+        return self.listeners.drain(timeout) and self.work.drain(timeout)
+
     def close(self) -> None:
         """Finish queued work, then release the HubSpot session, then the store nothing then needs."""
+        self.listeners.shutdown(wait=True)
         self.work.close()
         if self.lookup is not None:
             self.lookup.close()

@@ -4,7 +4,7 @@ Layers, lowest first (a module may import its own package and anything in a lowe
 
     knowledge                      the engine, rules and catalogues (pure)
     bot.config, redact, facts, work, pasted_text   settings and small shared helpers
-    bot.hubspot, store, render, slack_files   HubSpot's API, persistence, terminal text, Slack files
+    bot.hubspot, store, render, slack_client, slack_files   HubSpot's API, persistence, terminal text, Slack's
     bot.lookup                     live lookup (uses bot.hubspot)
     bot.messages, bot.services     Block Kit; what handlers are given
     handlers                       Slack listeners
@@ -66,7 +66,7 @@ def test_knowledge_is_pure() -> None:
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("knowledge",),
     ("bot.config", "bot.redact", "bot.facts", "bot.work", "bot.pasted_text"),
-    ("bot.hubspot", "bot.store", "bot.render", "bot.slack_files"),
+    ("bot.hubspot", "bot.store", "bot.render", "bot.slack_client", "bot.slack_files"),
     ("bot.lookup",),
     ("bot.messages", "bot.services"),
     ("handlers",),

@@ -27,6 +27,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 import requests
 
+from tests.fakes.serving import Serving
+
 TEAM_ID = "T0HSPERM"
 BOT_USER_ID = "U0HSPERM"
 BOT_ID = "B0HSPERM"
@@ -117,17 +119,18 @@ class FakeSlack:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server.block_on_close = False
+        self._serving: Serving | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeSlack:
-        self._thread.start()
+        self._serving = Serving(self._server, "fake-slack")
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._serving is not None:
+            self._serving.stop()
 
     @property
     def base(self) -> str:
@@ -184,19 +187,6 @@ class FakeSlack:
                 return found
             time.sleep(0.02)
         raise AssertionError(f"expected {count} {method} call(s), got {[c.method for c in self.calls()]}")
-
-    def settle(self, quiet: float = 0.4, timeout: float = 10.0) -> None:
-        """Wait until no call has arrived for `quiet` seconds: lets a wrong extra reply show up."""
-        deadline = time.monotonic() + timeout
-        seen = len(self.calls())
-        last_change = time.monotonic()
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-            now = len(self.calls())
-            if now != seen:
-                seen, last_change = now, time.monotonic()
-            elif time.monotonic() - last_change >= quiet:
-                return
 
     # -- the fake API ----------------------------------------------------------------------------
 
@@ -478,14 +468,20 @@ class BotServer(SlackSender):
                 pass
 
         self._server = make_server("127.0.0.1", 0, wsgi_app, server_class=Server, handler_class=QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server.block_on_close = False
+        self._serving = Serving(self._server, "hsperm-under-test")
         host, port = self._server.server_address[:2]
         super().__init__(f"http://{host}:{port}", fake)
 
+    def drain(self) -> None:
+        """Wait until every request sent so far is fully handled: acked, and its replies sent.
+
+        What a test waits on before asserting that nothing (else) was sent to Slack.
+        """
+        assert self.wsgi_app.services.drain(timeout=10), "hsperm still busy after 10 s"
+
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serving.stop()
         self.session.close()
 
 
@@ -511,9 +507,35 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def start_bot(fake_slack: FakeSlack, tmp_path: Any) -> Iterator[Callable[..., BotServer]]:
-    """Factory: start an hsperm instance (optionally on a given database, with extra settings)."""
+def slack_sleeps() -> list[float]:
+    """The waits hsperm's Slack client asked for before retrying (recorded, never slept)."""
+    return []
+
+
+@pytest.fixture
+def start_bot(fake_slack: FakeSlack, tmp_path: Any, slack_sleeps: list[float]) -> Iterator[Callable[..., Any]]:
+    """Factory: an hsperm driven in-process through Bolt's dispatch (see tests/fakes/dispatch.py)."""
     from bot.config import load_settings
+    from tests.fakes.dispatch import DispatchBot
+
+    bots: list[DispatchBot] = []
+
+    def start(database_url: str | None = None, **overrides: str) -> DispatchBot:
+        url = database_url or f"sqlite:///{tmp_path / 'hsperm.db'}"
+        settings = load_settings(bot_env(fake_slack, url, **overrides), dotenv=False)
+        bots.append(DispatchBot(settings, fake_slack, slack_sleeps))
+        return bots[-1]
+
+    yield start
+    for bot in bots:
+        bot.stop()
+
+
+@pytest.fixture
+def start_http_bot(fake_slack: FakeSlack, tmp_path: Any, slack_sleeps: list[float]) -> Iterator[Callable[..., BotServer]]:
+    """Factory: an hsperm served over real HTTP (wsgiref, threads), as Slack reaches it."""
+    from bot.config import load_settings
+    from bot.slack_client import make_client
     from bot.web import create_wsgi_app
 
     servers: list[tuple[BotServer, Any]] = []
@@ -521,7 +543,7 @@ def start_bot(fake_slack: FakeSlack, tmp_path: Any) -> Iterator[Callable[..., Bo
     def start(database_url: str | None = None, **overrides: str) -> BotServer:
         url = database_url or f"sqlite:///{tmp_path / 'hsperm.db'}"
         settings = load_settings(bot_env(fake_slack, url, **overrides), dotenv=False)
-        wsgi = create_wsgi_app(settings)
+        wsgi = create_wsgi_app(settings, client=make_client(settings, sleep=slack_sleeps.append))
         server = BotServer(wsgi, fake_slack)
         servers.append((server, wsgi))
         return server
@@ -533,6 +555,12 @@ def start_bot(fake_slack: FakeSlack, tmp_path: Any) -> Iterator[Callable[..., Bo
 
 
 @pytest.fixture
-def slack_bot(start_bot: Callable[..., BotServer]) -> BotServer:
-    """One hsperm instance on a fresh SQLite database, talking to `fake_slack`."""
+def slack_bot(start_bot: Callable[..., Any]) -> Any:
+    """One hsperm (dispatched in-process) on a fresh SQLite database, talking to `fake_slack`."""
     return start_bot()
+
+
+@pytest.fixture
+def http_bot(start_http_bot: Callable[..., BotServer]) -> BotServer:
+    """One hsperm over real HTTP on a fresh SQLite database, talking to `fake_slack`."""
+    return start_http_bot()
