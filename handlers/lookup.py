@@ -85,7 +85,29 @@ def parse_user_command(args: str) -> UserQuery:
     Accepts what Slack actually sends: `<mailto:a@b|a@b>`, `<@U123|ann>`, `<https://…|…>` around a
     ticket URL, `ticket=123`, `ticket: #123`. A ticket URL also gives the portal when none is named.
     """
-    words = _WORD.findall(args)
+    person, values = _person_and_keywords(_WORD.findall(args))
+    ticket_text = _unlink(values.get("ticket", "")).lstrip("#")
+    portal_text = values.get("portal")
+    if portal_text is None and (found := _PORTAL_IN_TICKET_URL.search(ticket_text)):
+        portal_text = found.group(1)
+    try:
+        ticket_id = normalize_ticket_id(ticket_text or None)
+        portal_id = normalize_portal_id(portal_text)
+        mention = _MENTION.fullmatch(person)
+        if mention:
+            return UserQuery(slack_user=mention.group(1), ticket_id=ticket_id, portal_id=portal_id)
+        if person.startswith("@"):
+            raise UsageError(
+                f"Slack sent {person} as plain text, so I can't tell who that is: pick the person from "
+                "Slack's @ list, or give their email."
+            )
+        return UserQuery(email=normalize_email(person), ticket_id=ticket_id, portal_id=portal_id)
+    except LookupInputError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _person_and_keywords(words: list[str]) -> tuple[str, dict[str, str]]:
+    """The one word that is not a keyword or its value, and each keyword's value (`k v` or `k=v`)."""
     person: str | None = None
     values: dict[str, str] = {}
     index = 0
@@ -109,25 +131,7 @@ def parse_user_command(args: str) -> UserQuery:
         values[key] = value
     if person is None:
         raise UsageError("Name the person: their HubSpot login email, or a Slack @mention.")
-
-    ticket_text = _unlink(values.get("ticket", "")).lstrip("#")
-    portal_text = values.get("portal")
-    if portal_text is None and (found := _PORTAL_IN_TICKET_URL.search(ticket_text)):
-        portal_text = found.group(1)
-    try:
-        ticket_id = normalize_ticket_id(ticket_text or None)
-        portal_id = normalize_portal_id(portal_text)
-        mention = _MENTION.fullmatch(person)
-        if mention:
-            return UserQuery(slack_user=mention.group(1), ticket_id=ticket_id, portal_id=portal_id)
-        if person.startswith("@"):
-            raise UsageError(
-                f"Slack sent {person} as plain text, so I can't tell who that is: pick the person from "
-                "Slack's @ list, or give their email."
-            )
-        return UserQuery(email=normalize_email(person), ticket_id=ticket_id, portal_id=portal_id)
-    except LookupInputError as exc:
-        raise UsageError(str(exc)) from None
+    return person, values
 
 
 def _unlink(text: str) -> str:

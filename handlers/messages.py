@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.messages.diagnosis import diagnosis_message, no_error_message, notice_message, problem_message
 from bot.messages.mrkdwn import Message
+from bot.pasted_text import has_pasted_content
 from bot.services import Services, message_text
 from handlers.context import defer, origin, services
 from handlers.lookup import explain_paste
@@ -49,7 +50,7 @@ def is_paste(event: dict[str, Any], context: BoltContext) -> bool:
     user = event.get("user")
     if not user or user == context.bot_user_id:
         return False
-    return bool(message_text(event).strip())
+    return has_pasted_content(event)
 
 
 def on_message(event: dict[str, Any], context: BoltContext, client: WebClient, logger: Logger) -> None:
@@ -111,7 +112,8 @@ def answer(services: Services, where: _Where, event: dict[str, Any], client: Web
 
 
 def _answer(services: Services, where: _Where, event: dict[str, Any], client: WebClient, logger: Logger) -> None:
-    text = message_text(event)
+    pasted = services.files.read_message(event, client)  # whole snippets and files: network, after the ack
+    text = pasted.text
     diagnosis, about_parent = services.diagnose(text), False
     pasted, pasted_ts = text, where.ts
     parent_ts = event.get("thread_ts")
@@ -123,7 +125,8 @@ def _answer(services: Services, where: _Where, event: dict[str, Any], client: We
             pasted, pasted_ts = parent, parent_ts
     if not diagnosis.is_hubspot:
         if where.asked:
-            _post(client, where, no_error_message(None if about_parent else text), logger)
+            note = pasted.unreadable_note and not about_parent and notice_message(pasted.unreadable_note)
+            _post(client, where, note or no_error_message(None if about_parent else text), logger)
         return
     # In a DM every message is its own question; elsewhere one answer per error per thread.
     claim_key = where.thread_ts or where.ts

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.forensics import (
     AFTER_PASTE_SLACK,
@@ -51,6 +51,10 @@ from bot.hubspot import (
     HubSpotUnavailable,
 )
 from bot.lookup.cache import TTLCache
+
+if TYPE_CHECKING:
+    from bot.hubspot import TokenInfo
+    from knowledge import Diagnosis
 
 #: How long the week's security log, a login history and the daily usage are reused.
 ACTIVITY_TTL = 60.0
@@ -155,6 +159,38 @@ class ForensicsReader:
         return names
 
     # -- statements -----------------------------------------------------------------------------
+
+    def explain_paste(
+        self,
+        diagnosis: Diagnosis,
+        token_info: Callable[[str | None], TokenInfo],
+        *,
+        pasted_at: datetime | None = None,
+        policy: str | None = None,
+    ) -> Forensics | None:
+        """What HubSpot's records add to a pasted token error (or DAILY 429), or None.
+
+        Only for a portal hsperm holds a token for: the paste's own portal, else the default
+        token's. Another portal's log says nothing about this paste, so then there is nothing to add.
+        """
+        daily = diagnosis.kind == "rate_limit" and policy == "DAILY"
+        if diagnosis.kind not in TOKEN_KINDS and not daily:
+            return None
+        portal = diagnosis.portal_id
+        try:
+            self.client.check_token(portal)
+        except HubSpotConfigError:
+            return None
+        try:
+            token: TokenInfo | None = token_info(portal)
+        except HubSpotError:
+            token = None
+        if portal and self.client.token_is_fallback(portal) and (token is None or token.hub_id != portal):
+            return None
+        scopes = token.scopes if token is not None else None
+        if daily:
+            return self.for_daily_limit(portal, scopes)
+        return self.for_token(kind=diagnosis.kind, portal=portal, token_scopes=scopes, anchor=pasted_at)
 
     def for_user(
         self,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.forensics import TOKEN_KINDS, Forensics
+from bot.forensics import Forensics
 from bot.hubspot import (
     HubSpotAuthError,
     HubSpotClient,
@@ -275,29 +275,8 @@ class LookupService:
     def explain_paste(
         self, diagnosis: Diagnosis, *, pasted_at: datetime | None = None, policy: str | None = None
     ) -> Forensics | None:
-        """What HubSpot's records add to a pasted token error (or DAILY 429), or None.
-
-        Only for a portal hsperm holds a token for: the paste's own portal, else the default
-        token's. Another portal's log says nothing about this paste, so then there is nothing to add.
-        """
-        daily = diagnosis.kind == "rate_limit" and policy == "DAILY"
-        if diagnosis.kind not in TOKEN_KINDS and not daily:
-            return None
-        portal = diagnosis.portal_id
-        try:
-            self.client.check_token(portal)
-        except HubSpotConfigError:
-            return None
-        try:
-            token: TokenInfo | None = self.token_info(portal)
-        except HubSpotError:
-            token = None
-        if portal and self.client.token_is_fallback(portal) and (token is None or token.hub_id != portal):
-            return None
-        scopes = token.scopes if token is not None else None
-        if daily:
-            return self.forensics.for_daily_limit(portal, scopes)
-        return self.forensics.for_token(kind=diagnosis.kind, portal=portal, token_scopes=scopes, anchor=pasted_at)
+        """What HubSpot's records add to a pasted token error (or DAILY 429), or None."""
+        return self.forensics.explain_paste(diagnosis, self.token_info, pasted_at=pasted_at, policy=policy)
 
     def _add_forensics(self, report: PermissionReport, calls: _Calls) -> None:
         """What HubSpot's records say changed: about the user, about hsperm's own token when it

@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
+from tests.fakes.serving import Serving
+
 ALL_SCOPES = (
     "settings.users.read",
     "settings.users.teams.read",
@@ -141,7 +143,7 @@ class FakeHubSpot:
         self._lock = threading.Lock()
         self._window: list[float] = []
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -154,16 +156,13 @@ class FakeHubSpot:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-hubspot", daemon=True
-        )
-        self._thread.start()
+        self._serving = Serving(self._server, "fake-hubspot")
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        if self._serving:
+            self._serving.stop()
+            self._serving = None
             self._server = None
 
     @property
