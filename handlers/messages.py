@@ -115,14 +115,14 @@ def _answer(services: Services, where: _Where, event: dict[str, Any], client: We
     pasted = services.files.read_message(event, client)  # whole snippets and files: network, after the ack
     text = pasted.text
     diagnosis, about_parent = services.diagnose(text), False
-    pasted, pasted_ts = text, where.ts
+    diagnosed, diagnosed_ts = text, where.ts  # what the answer is about, for HubSpot's records
     parent_ts = event.get("thread_ts")
     if not diagnosis.is_hubspot and where.mentioned and parent_ts and parent_ts != where.ts:
         # "@hsperm" under someone's paste: diagnose the message that started the thread.
         parent = _thread_parent(client, where, parent_ts, logger)
         if parent:
             diagnosis, about_parent = services.diagnose(parent), True
-            pasted, pasted_ts = parent, parent_ts
+            diagnosed, diagnosed_ts = parent, parent_ts
     if not diagnosis.is_hubspot:
         if where.asked:
             note = pasted.unreadable_note and not about_parent and notice_message(pasted.unreadable_note)
@@ -138,7 +138,7 @@ def _answer(services: Services, where: _Where, event: dict[str, Any], client: We
         logger.info(
             "answered a %s error in %s (thread %s, rule %s)", diagnosis.kind, where.channel, claim_key, diagnosis.rule_id
         )
-        explain_paste(services, diagnosis, pasted, pasted_ts, lambda m: _post(client, where, m, logger), logger)
+        explain_paste(services, diagnosis, diagnosed, diagnosed_ts, lambda m: _post(client, where, m, logger), logger)
     else:
         # Nobody saw an answer, so a later paste of the same error deserves one.
         services.forget_answer(where.team_id, where.channel, claim_key, diagnosis)

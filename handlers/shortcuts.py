@@ -28,8 +28,9 @@ def on_shortcut(ack: Ack, shortcut: dict[str, Any], respond: Respond, context: B
 def diagnose_message(
     services: Services, origin: Origin, message: dict[str, Any], respond: Respond, logger: Logger
 ) -> None:
+    text = message_text(message)
     try:
-        diagnosis = services.diagnose(message_text(message))
+        diagnosis = services.diagnose(text)
         if not diagnosis.is_hubspot:
             respond(**no_error_message().kwargs())
             return
@@ -53,7 +54,7 @@ def diagnose_message(
     explain_paste(
         services,
         diagnosis,
-        message_text(message),
+        text,
         message.get("ts"),
         lambda m: respond(response_type="ephemeral", replace_original=False, **m.kwargs()),
         logger,
