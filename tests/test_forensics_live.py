@@ -315,3 +315,34 @@ def test_cli_shows_what_changed(world):
     assert result.returncode == 0, result.stderr
     assert "Ann was removed from a team by Bob Stone" in result.stdout
     assert "Ann must log out and back in" in result.stdout
+
+
+def test_a_removed_user_is_explained_from_the_archived_owner_and_the_log(service, world):
+    world.add_login(PORTAL, ANN_USER, "ann@example.com", stamp(ago(days=2)))
+    world.remove_user(PORTAL, ANN_USER)
+    removed = ago(hours=5)
+    world.add_security_event(
+        PORTAL,
+        "REMOVE_USER",
+        stamp(removed),
+        acting_user_id=BOB_USER,
+        acting_email="bob@example.com",
+        object_id=ANN_USER,
+    )
+    report = service.lookup("ann@example.com", ticket_id="123")
+    assert report.basis == "user_not_found"
+    lines = user_section(report).lines()
+    assert lines[0] == f"Ann was removed from the account by Bob Stone at {format_when(removed, datetime.now(UTC))}."
+    assert lines[1].startswith("Last successful login: ")
+    (archived,) = [c for c in world.calls_to("/crm/v3/owners") if c.query.get("archived") == ["true"]]
+    assert archived.query["email"] == ["ann@example.com"]
+
+
+def test_a_removed_user_without_the_scope_costs_no_call_and_names_it(fake_hubspot, hubspot_sleeps):
+    fake_hubspot.remove_user(PORTAL, ANN_USER)
+    with LookupService(client_for(fake_hubspot, sleeps=hubspot_sleeps), owns_client=True) as service:
+        report = service.lookup("ann@example.com")
+    (section,) = report.forensics
+    assert section.title == "What happened to ann@example.com"
+    assert "`account-info.security.read`" in section.gaps[0].text
+    assert [c for c in fake_hubspot.calls_to("/crm/v3/owners") if c.query.get("archived")] == []

@@ -186,3 +186,42 @@ def test_the_shortcut_on_an_old_message_reads_the_week_before_that_message(bot, 
     assert "2 hours before the paste" in follow_up.text
     (read,) = world.calls_to("/account-info/v3/activity/security")
     assert int(read.query["toTimestamp"][0]) < (ago(days=2)).timestamp() * 1000
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def test_names_and_links_from_hubspot_cannot_become_slack_markup():
+    from bot.forensics import Finding, Forensics, Gap
+    from bot.messages.lookup import forensics_message
+
+    part = Forensics(
+        "What changed for Ann",
+        findings=(
+            Finding(
+                "team_user_added",
+                "Ann was added to a team by <!channel> *boss* <https://evil.example|x>.",
+                link="https://app.hubspot.com/settings/1/users",
+            ),
+            Finding("remove_user", "Ann was removed by eve.", link="javascript:alert(1)"),
+        ),
+        gaps=(Gap("Ann's login history", "HubSpot had a server error (HTTP 503); try again shortly", "unavailable"),),
+    )
+    message = forensics_message(part)
+    body = message.blocks[0].text.text
+    assert "<!channel>" not in body and "&lt;!channel&gt;" in body
+    assert "<https://evil.example|x>" not in body
+    assert "<https://app.hubspot.com/settings/1/users|in HubSpot>" in body
+    assert "javascript:" not in body.split("removed by eve.")[1].split("\n")[0]
+    assert ":grey_question: Unknown: Ann's login history, because HubSpot had a server error (HTTP 503)" in body
+    assert "<!channel>" not in message.text
+
+
+def test_a_long_history_is_capped_within_block_kit_limits():
+    from bot.forensics import Finding, Forensics
+    from bot.messages.lookup import forensics_message
+
+    findings = tuple(Finding("team_user_added", f"Ann was added to a team by user {n}. " + "x" * 500) for n in range(30))
+    body = forensics_message(Forensics("What changed for Ann", findings=findings)).blocks[0].text.text
+    assert len(body) <= 3000
+    assert "…and 24 more." in body

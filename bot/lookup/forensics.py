@@ -53,7 +53,8 @@ from bot.hubspot import (
 from bot.lookup.cache import TTLCache
 
 if TYPE_CHECKING:
-    from bot.hubspot import TokenInfo
+    from bot.hubspot import Owner, TokenInfo
+    from bot.lookup.report import PermissionReport
     from knowledge import Diagnosis
 
 #: How long the week's security log, a login history and the daily usage are reused.
@@ -290,6 +291,74 @@ class ForensicsReader:
 
         logins = self._read(login_topic(name), SECURITY_SCOPE, token_scopes, read, SECURITY_TIER_NOTE)
         return logged_in_since(logins, user_id=user_id, name=name, since=since, now=self._now())
+
+
+def lookup_sections(
+    reader: ForensicsReader,
+    report: PermissionReport,
+    *,
+    portal: str | None,
+    token: TokenInfo | None,
+    window: tuple[list[SecurityEvent], bool] | Gap | None,
+    logins: list[LoginRecord] | Gap | None,
+    former_user: Callable[[], Owner | None],
+    daily_limit: bool,
+) -> list[Forensics]:
+    """What a lookup report adds from HubSpot's records; never a problem, at worst unknowns.
+
+    - about the user: changes in the last week and their last login; for an email with no user
+      any more, the archived owner record gives the former user id, so the log can still say who
+      removed or deactivated them;
+    - about hsperm's own token, when a call said it lacks a scope: the app's scope changes;
+    - the account's daily budget, when a call hit the DAILY limit.
+    """
+    scopes = token.scopes if token is not None else None
+    sections: list[Forensics] = []
+    user = report.user
+    if user is not None and user.found and user.user_id:
+        sections.append(
+            reader.for_user(
+                user_id=user.user_id,
+                name=user.short_name,
+                full_name=user.name,
+                portal=portal,
+                token_scopes=scopes,
+                current_teams=[t.label for t in user.teams],
+                super_admin=user.super_admin,
+                window=window,
+                logins=logins,
+            )
+        )
+    elif user is not None and not user.found:
+        gap = missing_scope_gap(SECURITY_TOPIC, SECURITY_SCOPE, scopes)
+        if gap is not None:  # no call can help: say what would
+            sections.append(Forensics(f"What happened to {user.email}", gaps=(gap,)))
+            former = None
+        else:
+            try:
+                former = former_user()
+            except HubSpotError:
+                former = None
+        if former is not None and former.user_id:
+            name = former.first_name or former.email or user.email
+            sections.append(
+                reader.for_user(
+                    user_id=former.user_id,
+                    name=name,
+                    full_name=former.display_name,
+                    portal=portal,
+                    token_scopes=scopes,
+                    window=window,
+                )
+            )
+    if any(p.kind == "scope" for p in report.problems):
+        app_id = token.app_id if token else None
+        sections.append(
+            reader.for_token(kind="missing_scopes", portal=portal, token_scopes=scopes, pasted=False, app_id=app_id)
+        )
+    if daily_limit:
+        sections.append(reader.for_daily_limit(portal, scopes))
+    return sections
 
 
 def gap_from_error(topic: str, scope: str | None, exc: HubSpotError, *, tier_note: str | None = None) -> Gap:

@@ -42,7 +42,7 @@ from bot.hubspot import (
 )
 from bot.lookup.cache import TTLCache
 from bot.lookup.facts import add_problem, links, portal_from_url, ticket_facts, token_facts, user_facts
-from bot.lookup.forensics import ForensicsReader
+from bot.lookup.forensics import ForensicsReader, lookup_sections
 from bot.lookup.inputs import normalize_email, normalize_portal_id, normalize_ticket_id
 from bot.lookup.report import AccessFacts, PermissionReport
 from bot.lookup.verdict import decide
@@ -279,37 +279,27 @@ class LookupService:
         return self.forensics.explain_paste(diagnosis, self.token_info, pasted_at=pasted_at, policy=policy)
 
     def _add_forensics(self, report: PermissionReport, calls: _Calls) -> None:
-        """What HubSpot's records say changed: about the user, about hsperm's own token when it
-        lacks a scope, and the daily budget when a call hit the DAILY limit. Never a problem."""
-        token = calls.token_info
-        scopes = token.scopes if token is not None else None
-        user = report.user
-        if user is not None and user.found and user.user_id:
-            report.forensics.append(
-                self.forensics.for_user(
-                    user_id=user.user_id,
-                    name=user.short_name,
-                    full_name=user.name,
-                    portal=calls.portal,
-                    token_scopes=scopes,
-                    current_teams=[t.label for t in user.teams],
-                    super_admin=user.super_admin,
-                    window=calls.security.result() if calls.security else None,
-                    logins=calls.logins.result() if calls.logins else None,
-                )
+        """What HubSpot's records say changed (`bot.lookup.forensics.lookup_sections`)."""
+
+        def former_user() -> Owner | None:
+            """A gone user's archived owner record still holds their user id."""
+            owner = calls.owner.result()
+            if owner is None or not owner.user_id:
+                owner = self.client.find_owner_by_email(calls.email, calls.portal, archived=True)
+            return owner
+
+        report.forensics.extend(
+            lookup_sections(
+                self.forensics,
+                report,
+                portal=calls.portal,
+                token=calls.token_info,
+                window=calls.security.result() if calls.security else None,
+                logins=calls.logins.result() if calls.logins else None,
+                former_user=former_user,
+                daily_limit=_hit_daily_limit(calls),
             )
-        if any(p.kind == "scope" for p in report.problems):
-            report.forensics.append(
-                self.forensics.for_token(
-                    kind="missing_scopes",
-                    portal=calls.portal,
-                    token_scopes=scopes,
-                    pasted=False,
-                    app_id=token.app_id if token else None,
-                )
-            )
-        if _hit_daily_limit(calls):
-            report.forensics.append(self.forensics.for_daily_limit(calls.portal, scopes))
+        )
 
     def _access(self, report: PermissionReport, calls: _Calls) -> AccessFacts | None:
         """HubSpot's per-record answer for this user, or why there is none."""

@@ -176,17 +176,18 @@ def _token_line(token: TokenFacts | None) -> str | None:
 
 def forensics_text(section: Forensics) -> str:
     """One forensics section as mrkdwn: names and emails in it came from HubSpot, so each line is
-    escaped; a record's link is shown only when it is a plain https URL."""
+    escaped; a record's link is shown only when it is a plain https URL. The first findings are
+    shown, then every gap (what is unknown matters as much), within one section's 3000 characters."""
     lines = []
     for finding in section.findings:
-        line = untrusted(finding.line, 600)
+        line = untrusted(finding.line, 350)
         link = _link(finding.link, "in HubSpot")
         lines.append(f"{line} ({link})" if link else line)
-    lines += [f":grey_question: {untrusted(gap.text, 500)}" for gap in section.gaps]
+    gaps = [f"• :grey_question: {untrusted(gap.text, 260)}" for gap in section.gaps[:3]]
     head = f"*{untrusted(section.title, 200)}*"
     if section.scope_note:
         head += f" · {untrusted(section.scope_note, 200)}"
-    return head + "\n" + _bullets(lines)
+    return "\n".join([head, *([_bullets(lines)] if lines else []), *gaps])
 
 
 def forensics_message(part: Forensics) -> Message:

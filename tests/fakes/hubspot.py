@@ -246,6 +246,16 @@ class FakeHubSpot:
                 }
             )
 
+    def remove_user(self, hub_id: str, user_id: str) -> None:
+        """The user is gone from Settings; HubSpot archives their owner record, which keeps the
+        user id only in `userIdIncludingInactive`."""
+        portal = self.portal(hub_id)
+        portal.users.pop(user_id, None)
+        for owner in portal.owners:
+            if owner.get("userIdIncludingInactive") == int(user_id):
+                owner["archived"] = True
+                owner.pop("userId", None)
+
     def add_ticket(
         self,
         hub_id: str,
