@@ -27,7 +27,6 @@ from __future__ import annotations
 from bot.forensics.budget import daily_usage, seat_check
 from bot.forensics.records import (
     AFTER_PASTE_SLACK,
-    AUDIT_TIER_NOTE,
     DAILY_USAGE_NAME,
     LOGIN_HISTORY_DAYS,
     LOOKBACK,
@@ -56,7 +55,6 @@ from bot.forensics.user import RELOGIN_EVENTS, USER_EVENTS, last_successful_logi
 
 __all__ = [
     "AFTER_PASTE_SLACK",
-    "AUDIT_TIER_NOTE",
     "DAILY_USAGE_NAME",
     "LOGIN_HISTORY_DAYS",
     "LOOKBACK",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-#: One scope reads the security log, the login history and (Enterprise) the audit log.
+#: One scope reads the security log and the login history (and, on Enterprise, the audit log).
 SECURITY_SCOPE = "account-info.security.read"
 #: The private apps' daily API usage (account-wide).
 USAGE_SCOPE = "oauth"
@@ -36,7 +36,6 @@ PRIVATE_APP_TOKEN_PAGE = "Development > Legacy apps > the app > Auth tab > Show 
 SECURITY_TIER_NOTE = (
     "the account's subscription may not include the security activity log (HubSpot shows it on Starter and higher)"
 )
-AUDIT_TIER_NOTE = "HubSpot's audit log API is for Enterprise accounts only"
 
 
 def parse_time(value: Any) -> datetime | None:
