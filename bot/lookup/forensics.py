@@ -124,9 +124,10 @@ class ForensicsReader:
         if anchor >= now - WINDOW_MARGIN:
             key: tuple[Any, ...] = ("security", portal or "")
             start, end = now - LOOKBACK - WINDOW_MARGIN, now + AFTER_PASTE_SLACK
-        else:
-            start, end = anchor - LOOKBACK, anchor + AFTER_PASTE_SLACK
-            key = ("security", portal or "", int(start.timestamp()) // 3600)
+        else:  # the anchor's hour, so that other messages of that hour share the read
+            hour = anchor.replace(minute=0, second=0, microsecond=0)
+            start, end = hour - LOOKBACK, hour + timedelta(hours=1) + AFTER_PASTE_SLACK
+            key = ("security", portal or "", hour.isoformat())
 
         def read() -> tuple[list[SecurityEvent], bool]:
             return self._activity.load(key, lambda: self.client.security_activity(start, end, portal))
