@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.policy import invalid_approver_ids, invalid_lookup_ids
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
 DEFAULT_DATABASE_URL = "sqlite:///hsperm.db"
@@ -34,6 +36,8 @@ class Settings:
     approvers: tuple[str, ...] = ()
     approval_channel: str | None = None
     approval_ttl_hours: float = 24.0
+    #: who may run live lookups and request fixes; () = members of the installing workspace
+    lookup_allowed: tuple[str, ...] = ()
     #: bot ids whose messages are answered; ("all",) answers every bot
     answer_bots: tuple[str, ...] = ()
     port: int = 3000
@@ -133,8 +137,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         value = env.get(name, "").strip()
         return value or None
 
-    for name in approver_ids_invalid(_split_list(get("HSPERM_APPROVERS"))):
+    for name in invalid_approver_ids(_split_list(get("HSPERM_APPROVERS"))):
         raise ConfigError(f"HSPERM_APPROVERS entry {name!r} is not a Slack user id (U…/W…) or user-group id (S…).")
+    for name in invalid_lookup_ids(_split_list(get("HSPERM_LOOKUP_ALLOWED"))):
+        raise ConfigError(
+            f"HSPERM_LOOKUP_ALLOWED entry {name!r} is not `everyone`, a Slack user id (U…/W…), user-group id (S…) "
+            "or channel id (C…/G…/D…)."
+        )
 
     database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
@@ -152,11 +161,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         approvers=_split_list(get("HSPERM_APPROVERS")),
         approval_channel=get("HSPERM_APPROVAL_CHANNEL"),
         approval_ttl_hours=_number(env, "HSPERM_APPROVAL_TTL_HOURS", 24.0, float),
+        lookup_allowed=_split_list(get("HSPERM_LOOKUP_ALLOWED")),
         answer_bots=_split_list(get("HSPERM_ANSWER_BOTS")),
         port=int(_number(env, "PORT", 3000, int)),
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
     )
-
-
-def approver_ids_invalid(ids: tuple[str, ...]) -> list[str]:
-    return [i for i in ids if not re.fullmatch(r"[UWS][A-Z0-9]{2,}", i)]
