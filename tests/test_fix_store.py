@@ -144,4 +144,3 @@ def test_a_database_of_the_previous_release_upgrades_and_keeps_its_data(database
         assert len(new.audit_entries()) == 1
     finally:
         new.close()
-
