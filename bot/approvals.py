@@ -361,8 +361,8 @@ _MANUAL_TEXT: Mapping[str, tuple[str, str]] = {
 
 def _manual(task: str, base: dict[str, Any], *, on_team: bool = False, needed: Sequence[str] = ()) -> Proposal:
     name = base["name"]
-    users = f"<{base['link']}|Users & Teams>" if base.get("link") else "Settings > Users & Teams"
-    where = f"In HubSpot, open {users}, click {base['email']}, then *Permissions*"
+    # Plain text (no mrkdwn links): names come from HubSpot and are escaped where they are shown.
+    where = f"In HubSpot, open Settings > Users & Teams, click {base['email']}, then *Permissions*"
     if task == MANUAL_ACCESS_LEVELS:
         why = (
             f"{name} is already on the ticket's team, so their ticket access is probably 'Owned only'."
@@ -696,6 +696,10 @@ class FixService:
         for record in self.store.stale_applying(now - self.grace_seconds):
             outcomes.append(self.reconcile_one(record))
         return outcomes
+
+    def stale(self, record: FixRequest) -> bool:
+        """Left `applying` longer than any live write takes: its instance is gone."""
+        return record.state == APPLYING and (record.intent_at or 0) < self.clock() - self.grace_seconds
 
     def reconcile_one(self, record: FixRequest) -> Outcome:
         proposal = Proposal.from_dict(record.proposal)

@@ -103,7 +103,7 @@ def test_on_the_team_already_means_the_access_level_is_the_problem(lookup, hubsp
     assert manual.manual == "access_levels"
     assert "already on the ticket's team" in manual.summary
     assert any("*Tickets*" in step for step in manual.steps)
-    assert f"https://app.hubspot.com/settings/{PORTAL}/users" in manual.steps[0]
+    assert manual.link == f"https://app.hubspot.com/settings/{PORTAL}/users"
     assert manual.confirms is False and not manual.applies_by_api
 
 
