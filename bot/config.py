@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-
-from bot.policy import invalid_approver_ids, invalid_lookup_ids
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_HUBSPOT_API_URL = "https://api.hubapi.com"
@@ -83,6 +81,22 @@ class Settings:
                 "SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it "
                 "(or set SLACK_APP_TOKEN to use Socket Mode)."
             )
+
+
+#: Slack ids as HSPERM_APPROVERS and HSPERM_LOOKUP_ALLOWED accept them (bot/policy.py uses them).
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+SLACK_GROUP_ID = re.compile(r"S[A-Z0-9]{2,}")
+SLACK_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+EVERYONE = "everyone"
+
+
+def invalid_approver_ids(ids: Iterable[str]) -> list[str]:
+    return [i for i in ids if not (SLACK_USER_ID.fullmatch(i) or SLACK_GROUP_ID.fullmatch(i))]
+
+
+def invalid_lookup_ids(ids: Iterable[str]) -> list[str]:
+    ok = (SLACK_USER_ID, SLACK_GROUP_ID, SLACK_CHANNEL_ID)
+    return [i for i in ids if i != EVERYONE and not any(pattern.fullmatch(i) for pattern in ok)]
 
 
 def _presence(value: str | None) -> str:

@@ -15,28 +15,18 @@ a Slack message can be forwarded, copied or seen by people in a shared channel.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from bot.config import EVERYONE, SLACK_GROUP_ID
+
 log = logging.getLogger(__name__)
 
 #: How long a user group's members are trusted before asking Slack again.
 GROUP_CACHE_SECONDS = 60.0
-EVERYONE = "everyone"
-_USER = re.compile(r"[UW][A-Z0-9]{2,}")
-_GROUP = re.compile(r"S[A-Z0-9]{2,}")
-_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}")
-
-
-def invalid_approver_ids(ids: Iterable[str]) -> list[str]:
-    return [i for i in ids if not (_USER.fullmatch(i) or _GROUP.fullmatch(i))]
-
-
-def invalid_lookup_ids(ids: Iterable[str]) -> list[str]:
-    return [i for i in ids if i != EVERYONE and not (_USER.fullmatch(i) or _GROUP.fullmatch(i) or _CHANNEL.fullmatch(i))]
+_GROUP = SLACK_GROUP_ID
 
 
 @dataclass(frozen=True)
@@ -56,7 +46,8 @@ class GroupMembers:
         ttl: float = GROUP_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._fetch = fetch
+        #: replaceable: the Slack client is bound after the services are built
+        self.fetch = fetch
         self._ttl = ttl
         self._clock = clock
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
@@ -69,7 +60,7 @@ class GroupMembers:
         if hit and self._clock() - hit[0] < self._ttl:
             return hit[1]
         try:
-            users = frozenset(str(u) for u in self._fetch(group_id))
+            users = frozenset(str(u) for u in self.fetch(group_id))
         except Exception as exc:
             log.warning("could not list the members of user group %s: %s", group_id, type(exc).__name__)
             return None
@@ -124,8 +115,8 @@ class LookupPolicy:
         if home_team_id and user_team_id and user_team_id != home_team_id:
             return Decision(
                 False,
-                "Live HubSpot lookups are only for members of the workspace that installed hsperm; "
-                "here is the checklist instead.",
+                "Live HubSpot lookups and fix requests are only for members of the workspace that installed "
+                "hsperm. Paste the error after `/hsperm` for the checklist, which explains it without live data.",
             )
         if not self.entries or EVERYONE in self.entries:
             return Decision(True)

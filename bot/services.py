@@ -12,9 +12,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.approvals import FixService
 from bot.config import Settings
 from bot.hubspot import redact_logs
 from bot.lookup import LookupService
+from bot.policy import ApproverPolicy, GroupMembers, LookupPolicy
 from bot.store import Store, open_store
 from bot.work import WorkQueue
 from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
@@ -30,10 +32,31 @@ class Services:
     lookup: LookupService | None = None
     #: Where listeners send slow work (lookups, replies), so acks never wait behind it.
     work: WorkQueue = field(default_factory=WorkQueue)
+    #: Slack user-group members (for both policies); `bind_slack` gives it a Web API client.
+    groups: GroupMembers = field(default_factory=lambda: GroupMembers(_no_slack))
+    approvers: ApproverPolicy = field(init=False)
+    readers: LookupPolicy = field(init=False)
+    fixes: FixService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.approvers = ApproverPolicy(self.settings.approvers, self.groups)
+        self.readers = LookupPolicy(self.settings.lookup_allowed, self.groups, self.approvers)
+        client = self.lookup.client if self.lookup is not None else None
+        self.fixes = FixService(self.store, client, ttl_hours=self.settings.approval_ttl_hours)
+
+    def bind_slack(self, client: Any) -> None:
+        """User groups are resolved with `usergroups.users.list` (Slack scope usergroups:read)."""
+        self.groups.fetch = lambda group: client.usergroups_users_list(usergroup=group).get("users") or []
 
     @property
     def lookup_available(self) -> bool:
         return self.lookup is not None
+
+    @property
+    def fixes_available(self) -> bool:
+        """Fix buttons are offered only where a request can reach approvers and be applied."""
+        s = self.settings
+        return self.lookup is not None and bool(s.approval_channel) and self.approvers.configured
 
     def close(self) -> None:
         """Finish queued work, then release the HubSpot session, then the store nothing then needs."""
@@ -61,6 +84,10 @@ class Services:
         except Exception:
             log.warning("could not record a %s diagnosis in the store", diagnosis.kind, exc_info=True)
             return None
+
+
+def _no_slack(group: str) -> list[str]:
+    raise RuntimeError("no Slack client bound to resolve user groups")
 
 
 def message_text(message: dict[str, Any]) -> str:

@@ -34,6 +34,7 @@ from bot.messages.ids import (
     ACTION_REQUEST_FIX,
     ACTION_RETRY,
 )
+from bot.policy import Decision
 from bot.services import Services
 from bot.store import FixRequest
 from handlers.context import Origin, defer, origin, services
@@ -68,31 +69,26 @@ def on_request_fix(
 ) -> None:  # fmt: skip
     ack()
     svc, who = services(context), origin(context)
-    job = (svc, who, read_team(body, context), str(action.get("value") or ""), respond, client, logger)
+    job = (svc, who, str(action.get("value") or ""), respond, client, logger)
     if not defer(context, request_fix, *job):
         respond(replace_original=False, **busy_message().kwargs())
 
 
-def read_team(body: dict[str, Any], context: BoltContext) -> tuple[str | None, str | None]:
-    """(the clicker's own workspace, the workspace that installed hsperm): they differ for Slack Connect users."""
-    user = body.get("user") or {}
-    user_team = user.get("team_id") or body.get("user_team_id") or body.get("team_id") or (body.get("team") or {}).get("id")
-    result = context.authorize_result
-    home = (result.team_id if result is not None else None) or context.team_id
-    return user_team, home
+def may_read(services: Services, who: Origin, action: str) -> Decision:
+    """The read policy (HSPERM_LOOKUP_ALLOWED) for this person here; a refusal is audited."""
+    decision = services.readers.check(
+        user_id=who.user_id, user_team_id=who.user_team_id, home_team_id=who.home_team_id, channel_id=who.channel_id
+    )
+    if not decision.allowed:
+        services.store.audit(team_id=who.team_id, actor_id=who.user_id, action=action, result="refused",
+                             detail=decision.reason)  # fmt: skip
+    return decision
 
 
-def request_fix(
-    services: Services, who: Origin, teams: tuple[str | None, str | None], value: str, respond: Respond,
-    client: WebClient, logger: Logger,
-) -> None:  # fmt: skip
+def request_fix(services: Services, who: Origin, value: str, respond: Respond, client: WebClient, logger: Logger) -> None:
     try:
-        allowed = services.readers.check(
-            user_id=who.user_id, user_team_id=teams[0], home_team_id=teams[1], channel_id=who.channel_id
-        )
+        allowed = may_read(services, who, "request")
         if not allowed.allowed:
-            services.store.audit(team_id=who.team_id, actor_id=who.user_id, action="request", result="refused",
-                                 detail=allowed.reason)  # fmt: skip
             _say(respond, allowed.reason)
             return
         wanted = parse_fix_value(value)
@@ -113,14 +109,14 @@ def request_fix(
             _say(respond, f"That fix no longer applies. HubSpot now says: {report.verdict}")
             return
         if proposal.missing_scope:
-            _say(respond, f"hsperm's HubSpot token lacks the `{proposal.missing_scope}` scope, so this fix cannot be applied.")
+            _say(respond, f"hsperm lacks the HubSpot scope `{proposal.missing_scope}`, so this fix cannot be applied.")
             return
         record = services.fixes.request(team_id=who.team_id, requester_id=who.user_id, proposal=proposal)
         message = request_message(record, proposal, verdict=report.verdict, roles=roles)
         posted = client.chat_postMessage(channel=channel, unfurl_links=False, **message.kwargs())
         services.store.attach_fix_message(record.id, posted["channel"], posted["ts"])
-        respond(replace_original=False, response_type="ephemeral",
-                **requested_message(posted["channel"], _permalink(client, posted["channel"], posted["ts"])).kwargs())  # fmt: skip
+        link = _permalink(client, posted["channel"], posted["ts"])
+        respond(replace_original=False, response_type="ephemeral", **requested_message(posted["channel"], link).kwargs())
     except SlackApiError as exc:
         logger.warning("could not post a fix request: %s", exc.response.get("error"))
         _say(respond, "I couldn't post the request in the approvals channel: is hsperm a member of it?")

@@ -16,9 +16,10 @@ from bot.approvals import (
     propose,
     with_role,
 )
+from bot.config import invalid_lookup_ids
 from bot.hubspot import HubSpotUser, Role, Ticket
 from bot.lookup import LookupService
-from bot.policy import ApproverPolicy, GroupMembers, LookupPolicy, invalid_lookup_ids
+from bot.policy import ApproverPolicy, GroupMembers, LookupPolicy
 from tests.fakes.hubspot import ANN_OWNER, ANN_USER, BOB_OWNER, EAST, PORTAL, WEST
 
 WRITE_SCOPES = ("settings.users.read", "settings.users.write", "tickets", "crm.objects.owners.read")

@@ -67,7 +67,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("knowledge",),
     ("bot.config", "bot.redact", "bot.facts", "bot.work"),
     ("bot.hubspot", "bot.store", "bot.render"),
-    ("bot.lookup",),
+    ("bot.lookup", "bot.approvals", "bot.policy", "bot.audit"),
     ("bot.messages", "bot.services"),
     ("handlers",),
     ("bot.app",),

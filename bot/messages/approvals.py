@@ -122,9 +122,7 @@ def _facts(record: FixRequest, proposal: Proposal) -> str:
     return " · ".join(parts)
 
 
-def request_message(
-    record: FixRequest, proposal: Proposal, *, verdict: str = "", roles: Sequence[Any] = ()
-) -> Message:
+def request_message(record: FixRequest, proposal: Proposal, *, verdict: str = "", roles: Sequence[Any] = ()) -> Message:
     """The request in the approval channel: who asked, for whom, the facts, the change, the buttons."""
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text="hsperm fix request" if proposal.applies_by_api else "hsperm manual task")),
