@@ -18,9 +18,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.approvals import APPLYING, EXPIRED, PENDING, FixService, Outcome, Proposal, propose, with_role
 from bot.messages.approvals import (
+    audit_message,
     decided_message,
     outcome_message,
     parse_fix_value,
+    pending_message,
     request_message,
     requested_message,
 )
@@ -245,3 +247,46 @@ def reconcile_on_start(fixes: FixService, services: Services, client: WebClient,
             settle(services, outcome, client, logger)
     except Exception:
         logger.exception("reconciling fix requests at start-up failed")
+
+
+# -- approvers' commands -------------------------------------------------------------------------
+
+#: `/hsperm audit` shows this many entries unless told otherwise, and never more than the cap.
+AUDIT_DEFAULT, AUDIT_MAX = 10, 50
+
+
+def approver_command(
+    services: Services, who: Origin, word: str, args: list[str], respond: Respond, client: WebClient, logger: Logger
+) -> None:
+    """`/hsperm pending` and `/hsperm audit [N]`: approvers only; anyone else is refused (and audited)."""
+    try:
+        if not services.approvers.is_approver(who.user_id):
+            reason = "Only hsperm's approvers (HSPERM_APPROVERS) can see pending requests and the audit log."
+            services.store.audit(team_id=who.team_id, actor_id=who.user_id, action=word, result="refused", detail=reason)
+            respond(response_type="ephemeral", **notice_message(reason).kwargs())
+            return
+        if word == "audit":
+            count = min(int(args[0]), AUDIT_MAX) if args else AUDIT_DEFAULT
+            entries = services.store.audit_entries(team_id=who.team_id, limit=max(count, 1))
+            respond(response_type="ephemeral", **audit_message(entries).kwargs())
+            return
+        respond(response_type="ephemeral", **pending_message(open_requests(services, who.team_id, client, logger)).kwargs())
+    except Exception:
+        logger.exception("/hsperm %s failed", word)
+        respond(**problem_message().kwargs())
+
+
+def open_requests(services: Services, team_id: str, client: WebClient, logger: Logger) -> list[FixRequest]:
+    """Pending requests, after settling the overdue: expired ones and crashed applies (lazily)."""
+    fixes = services.fixes
+    for record in services.store.fix_requests(team_id=team_id, states=(APPLYING,)):
+        if fixes.stale(record):
+            settle(services, fixes.reconcile_one(record), client, logger)
+    waiting = []
+    for record in services.store.fix_requests(team_id=team_id, states=(PENDING,)):
+        fresh = fixes.expire_if_due(record)
+        if fresh.state == EXPIRED:
+            settle(services, Outcome(False, fresh, "expired"), client, logger)
+        else:
+            waiting.append(fresh)
+    return waiting
