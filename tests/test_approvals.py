@@ -213,3 +213,23 @@ def test_lookup_policy_lists_users_groups_and_channels():
     assert everyone.check(user_id="U3", user_team_id="T1", home_team_id="T1").allowed
     assert not everyone.check(user_id="U3", user_team_id="T9", home_team_id="T1").allowed  # never another workspace
     assert invalid_lookup_ids(("everyone", "U0ALICE", "C0HELP", "S0X1", "bob")) == ["bob"]
+
+
+def test_settings_for_approvals_and_reads():
+    from bot.config import ConfigError, load_settings
+
+    settings = load_settings(
+        {
+            "HSPERM_APPROVAL_TTL_HOURS": "0.5",
+            "HSPERM_LOOKUP_ALLOWED": "everyone, C0HELP",
+            "HSPERM_APPROVERS": "U0BOB,S0ADMINS",
+        },
+        dotenv=False,
+    )
+    assert settings.approval_ttl_hours == 0.5
+    assert settings.lookup_allowed == ("everyone", "C0HELP")
+    assert settings.approvers == ("U0BOB", "S0ADMINS")
+    with pytest.raises(ConfigError, match="HSPERM_LOOKUP_ALLOWED entry 'bob'"):
+        load_settings({"HSPERM_LOOKUP_ALLOWED": "bob"}, dotenv=False)
+    with pytest.raises(ConfigError, match="HSPERM_APPROVERS"):
+        load_settings({"HSPERM_APPROVERS": "C0CHANNEL"}, dotenv=False)
