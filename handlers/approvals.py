@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.approvals import APPLYING, EXPIRED, PENDING, FixService, Outcome, Proposal, propose, with_role
+from bot.approvals import APPLYING, PENDING, FixService, Outcome, Proposal, propose, with_role
 from bot.messages.approvals import (
     audit_message,
     decided_message,
@@ -175,8 +175,8 @@ def decide(
                 return
         outcome = fixes.decide(record, who.user_id, kind, proposal=changed)
         if not outcome.ok:
-            if outcome.request is not None and outcome.request.state == EXPIRED:
-                update(client, outcome.request, "", logger)
+            if outcome.expired_now:
+                settle(services, outcome, client, logger)
             _say(respond, outcome.message)
             return
         if kind in ("deny", "done"):
@@ -284,9 +284,9 @@ def open_requests(services: Services, team_id: str, client: WebClient, logger: L
             settle(services, fixes.reconcile_one(record), client, logger)
     waiting = []
     for record in services.store.fix_requests(team_id=team_id, states=(PENDING,)):
-        fresh = fixes.expire_if_due(record)
-        if fresh.state == EXPIRED:
+        fresh, expired_now = fixes.expire_if_due(record)
+        if expired_now:
             settle(services, Outcome(False, fresh, "expired"), client, logger)
-        else:
+        elif fresh.state == PENDING:
             waiting.append(fresh)
     return waiting

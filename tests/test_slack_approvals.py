@@ -222,6 +222,13 @@ def test_an_expired_request_says_so_and_changes_nothing(start, fake_slack, world
     wait_until(lambda: [t for t in webhook_texts(fake_slack) if "expired" in t], "the expiry notice")
     expired = final_update(fake_slack, "Expired")
     assert expired.action_ids() == []
+    told = wait_until(lambda: [c for c in fake_slack.calls("chat.postMessage") if c.params["channel"] == "U0ALICE"],
+                      "the requester hears")  # fmt: skip
+    assert "Expired" in told[0].text
+    click(bot, fake_slack, "hsperm_approve", request_id, "U0CAROL")  # a later click: told, nothing changes
+    wait_until(lambda: len([t for t in webhook_texts(fake_slack) if "expired" in t]) >= 2, "the second notice")
+    fake_slack.settle()
+    assert len([c for c in fake_slack.calls("chat.postMessage") if c.params["channel"] == "U0ALICE"]) == 1
     assert store.get_fix_request(request_id).state == "expired"
     store.close()
     assert world.writes() == []
@@ -409,3 +416,25 @@ def test_a_fix_the_token_cannot_apply_names_the_scope_instead_of_a_button(start,
     report = report_for(bot, fake_slack)
     assert not any(a.startswith("hsperm_request_fix_team") for a in report.action_ids())
     assert "lacks the `settings.users.write` scope" in report.text
+
+
+def test_a_crashed_apply_is_also_settled_lazily_by_pending(start, fake_slack, world, database_url):
+    bot = start()
+    _, request_id = request_fix(bot, fake_slack)
+    _leave_applying(database_url, request_id)
+    bot.post_command("pending", user="U0BOB")
+    wait_until(lambda: [t for t in webhook_texts(fake_slack) if "No fix requests are waiting" in t], "the list")
+    assert final_update(fake_slack, "Failed").action_ids() == ["hsperm_retry"]
+    assert world.writes() == []
+
+
+def test_app_home_shows_approvers_what_waits(start, fake_slack, world):
+    bot = start()
+    request_fix(bot, fake_slack)
+    for user in ("U0BOB", "U0ALICE"):
+        bot.post_event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"})
+    views = wait_until(lambda: len(fake_slack.calls("views.publish")) >= 2 and fake_slack.calls("views.publish"), "homes")
+    by_user = {v.params["user_id"]: v.text for v in views}
+    assert "Fix requests waiting for an approver" in by_user["U0BOB"]
+    assert "Add Ann to team West" in by_user["U0BOB"]
+    assert "Fix requests waiting" not in by_user["U0ALICE"]

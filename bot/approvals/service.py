@@ -57,6 +57,8 @@ class Outcome:
     message: str
     #: refused clicks: why (shown to the clicker only)
     refusal: str | None = None
+    #: this call expired the request (so its message and its requester are told once)
+    expired_now: bool = False
 
 
 class FixService:
@@ -115,19 +117,19 @@ class FixService:
         )
         return Outcome(False, record, reason, refusal=reason)
 
-    def expire_if_due(self, record: FixRequest) -> FixRequest:
-        """Expire a pending request past its TTL (one conditional update; a no-op if someone won first)."""
+    def expire_if_due(self, record: FixRequest) -> tuple[FixRequest, bool]:
+        """Expire a pending request past its TTL; True only for the caller whose update expired it."""
         now = self.clock()
-        if record.state == PENDING and record.expires_at <= now:
-            if self.store.transition_fix(record.id, TRANSITIONS[EXPIRED], EXPIRED, now=now, expired=True):
-                self._audit(record, None, "expire", "ok")
-            fresh = self.store.get_fix_request(record.id)
-            return fresh or record
-        return record
+        if record.state != PENDING or record.expires_at > now:
+            return record, False
+        expired_now = self.store.transition_fix(record.id, TRANSITIONS[EXPIRED], EXPIRED, now=now, expired=True)
+        if expired_now:
+            self._audit(record, None, "expire", "ok")
+        return self.store.get_fix_request(record.id) or record, expired_now
 
     def decide(self, record: FixRequest, actor: str, action: str, *, proposal: Proposal | None = None) -> Outcome:
         """approve / deny / retry / done for an already-authorised actor; loses cleanly to a faster click."""
-        record = self.expire_if_due(record)
+        record, expired_now = self.expire_if_due(record)
         now = self.clock()
         target = {"approve": APPROVED, "retry": APPROVED, "deny": DENIED, "done": DONE}[action]
         sources = (FAILED,) if action == "retry" else (PENDING,)
@@ -137,7 +139,10 @@ class FixService:
         won = self.store.transition_fix(record.id, sources, target, now=now, unexpired=(sources == (PENDING,)), **fields)
         fresh = self.store.get_fix_request(record.id) or record
         if not won:
-            return self.refuse(fresh, record.team_id, actor, action, self.why_not(fresh, action))
+            # The TTL may have run out between the two statements: expire it now, then say so.
+            fresh, expired_late = self.expire_if_due(fresh)
+            refused = self.refuse(fresh, record.team_id, actor, action, self.why_not(fresh, action))
+            return replace(refused, expired_now=expired_now or expired_late)
         self._audit(fresh, actor, action, "ok")
         return Outcome(True, fresh, f"{action} by {actor}")
 
