@@ -105,7 +105,7 @@ def request_fix(services: Services, who: Origin, value: str, respond: Respond, c
             )
             return
         report = services.lookup.lookup(wanted["email"] or "", ticket_id=wanted["ticket_id"], portal_id=wanted["portal_id"])
-        roles = services.lookup.roles(report.portal_id)
+        roles = portal_roles(services, report.portal_id, logger)
         proposal = next((p for p in propose(report, roles=roles) if p.key == wanted["key"]), None)
         if proposal is None:
             _say(respond, f"That fix no longer applies. HubSpot now says: {report.verdict}")
@@ -125,6 +125,17 @@ def request_fix(services: Services, who: Origin, value: str, respond: Respond, c
     except Exception:
         logger.exception("requesting a fix failed")
         respond(replace_original=False, **problem_message().kwargs())
+
+
+def portal_roles(services: Services, portal_id: str | None, logger: Logger) -> list[Any]:
+    """The portal's permission sets for the role fix; without them that one fix is not offered."""
+    if services.lookup is None:
+        return []
+    try:
+        return services.lookup.roles(portal_id)
+    except Exception as exc:
+        logger.info("no permission sets for fix proposals: %s", type(exc).__name__)
+        return []
 
 
 def _permalink(client: WebClient, channel: str, ts: str) -> str | None:

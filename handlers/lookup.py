@@ -45,7 +45,7 @@ from bot.messages.lookup import (
 from bot.messages.modals import lookup_modal
 from bot.messages.mrkdwn import Message
 from bot.services import Services
-from handlers.approvals import may_read
+from handlers.approvals import may_read, portal_roles
 from handlers.context import Origin, defer, origin, services
 from handlers.views import deliver_privately
 
@@ -226,12 +226,7 @@ def _fixes(services: Services, report: PermissionReport, logger: Logger) -> list
     """The report's fix buttons, when requests can reach approvers; never at the cost of the report."""
     if not services.fixes_available or services.lookup is None:
         return []
-    try:
-        roles = services.lookup.roles(report.portal_id)
-    except Exception as exc:
-        logger.info("no permission sets for fix proposals: %s", type(exc).__name__)
-        roles = []
-    proposals = propose(report, roles=roles)
+    proposals = propose(report, roles=portal_roles(services, report.portal_id, logger))
     return fix_blocks(proposals, email=report.email, ticket_id=report.ticket_id, portal_id=report.portal_id)
 
 

@@ -112,7 +112,7 @@ def fix_blocks(proposals: Sequence[Proposal], *, email: str, ticket_id: str | No
     return blocks
 
 
-def _facts(record: FixRequest, proposal: Proposal) -> str:
+def _facts(proposal: Proposal) -> str:
     who = untrusted(f"{proposal.name} ({proposal.email})", 250)
     parts = [f"*For:* {who}"]
     if proposal.ticket_id:
@@ -126,7 +126,7 @@ def request_message(record: FixRequest, proposal: Proposal, *, verdict: str = ""
     """The request in the approval channel: who asked, for whom, the facts, the change, the buttons."""
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text="hsperm fix request" if proposal.applies_by_api else "hsperm manual task")),
-        section(f"<@{record.requester_id}> asks: *{untrusted(proposal.title, 150)}*\n{_facts(record, proposal)}"),
+        section(f"<@{record.requester_id}> asks: *{untrusted(proposal.title, 150)}*\n{_facts(proposal)}"),
     ]
     if verdict:
         blocks.append(section("*Facts (live from HubSpot):* " + untrusted(verdict, 1200)))
@@ -192,7 +192,7 @@ def decided_message(record: FixRequest, proposal: Proposal, outcome: str = "") -
     at = when(record.decided_at or record.updated_at) if record.state != EXPIRED else when(record.expires_at)
     blocks: list[Block] = [
         section(f"*{state}*{by} · {at}"),
-        section(f"<@{record.requester_id}> asked: *{untrusted(proposal.title, 150)}*\n{_facts(record, proposal)}"),
+        section(f"<@{record.requester_id}> asked: *{untrusted(proposal.title, 150)}*\n{_facts(proposal)}"),
         *_change_blocks(proposal)[:-1],
     ]
     if outcome:
