@@ -350,6 +350,17 @@ def test_a_fix_button_clicked_by_another_workspaces_user_is_refused(start, fake_
     assert posts_in(fake_slack, APPROVALS) == []
 
 
+def test_the_lookup_button_for_another_workspaces_user_is_refused(start, fake_slack, world, database_url):
+    bot = start()
+    payload = block_action(fake_slack, "hsperm_lookup", "any-diagnosis-id", user="U0OUTSIDER")
+    payload["user"]["team_id"] = "T0OTHERORG"
+    bot.post_interaction(payload)
+    wait_until(lambda: [t for t in webhook_texts(fake_slack) if "installed hsperm" in t], "the refusal")
+    fake_slack.settle()
+    assert fake_slack.calls("views.open") == []  # no form, no HubSpot data
+    assert ("lookup", "refused", "U0OUTSIDER") in audit_actions(database_url)
+
+
 def test_lookup_allowed_limits_who_may_look(start, fake_slack, world):
     bot = start(HSPERM_LOOKUP_ALLOWED="C0HELPDESK")
     bot.post_command(LOOKUP, user="U0ALICE")

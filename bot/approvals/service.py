@@ -155,6 +155,10 @@ class FixService:
             return "This request has not been decided yet."
         if record.state == FAILED and action != "retry":
             return f"This request was approved{by} and the change failed; use its Retry button."
+        if record.state in (APPROVED, APPLYING):
+            return f"This request was already approved{by} and is being applied: nothing else was changed."
+        if record.state == PENDING:
+            return "This request is still waiting for a decision: nothing was changed."
         return f"This request was already {record.state}{by}: nothing was changed."
 
     # -- applying -----------------------------------------------------------------------------
