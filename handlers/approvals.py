@@ -36,6 +36,7 @@ from bot.messages.ids import (
     ACTION_REQUEST_FIX,
     ACTION_RETRY,
 )
+from bot.messages.mrkdwn import untrusted
 from bot.policy import Decision
 from bot.services import Services
 from bot.store import FixRequest
@@ -108,20 +109,24 @@ def request_fix(services: Services, who: Origin, value: str, respond: Respond, c
         roles = portal_roles(services, report.portal_id, logger)
         proposal = next((p for p in propose(report, roles=roles) if p.key == wanted["key"]), None)
         if proposal is None:
-            _say(respond, f"That fix no longer applies. HubSpot now says: {report.verdict}")
+            _say(respond, f"That fix no longer applies. HubSpot now says: {untrusted(report.verdict, 1000)}")
             return
         if proposal.missing_scope:
             _say(respond, f"hsperm lacks the HubSpot scope `{proposal.missing_scope}`, so this fix cannot be applied.")
             return
         record = services.fixes.request(team_id=who.team_id, requester_id=who.user_id, proposal=proposal)
         message = request_message(record, proposal, verdict=report.verdict, roles=roles)
-        posted = client.chat_postMessage(channel=channel, unfurl_links=False, **message.kwargs())
+        try:
+            posted = client.chat_postMessage(channel=channel, unfurl_links=False, **message.kwargs())
+        except SlackApiError as exc:
+            # No approver can see it, so it must not linger as pending: it ends here, audited.
+            logger.warning("could not post fix request %s: %s", record.id, exc.response.get("error"))
+            services.fixes.withdraw(record, f"could not be posted in the approval channel ({exc.response.get('error')})")
+            _say(respond, "I couldn't post the request in the approvals channel: is hsperm a member of it?")
+            return
         services.store.attach_fix_message(record.id, posted["channel"], posted["ts"])
         link = _permalink(client, posted["channel"], posted["ts"])
         respond(replace_original=False, response_type="ephemeral", **requested_message(posted["channel"], link).kwargs())
-    except SlackApiError as exc:
-        logger.warning("could not post a fix request: %s", exc.response.get("error"))
-        _say(respond, "I couldn't post the request in the approvals channel: is hsperm a member of it?")
     except Exception:
         logger.exception("requesting a fix failed")
         respond(replace_original=False, **problem_message().kwargs())

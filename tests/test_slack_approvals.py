@@ -449,3 +449,17 @@ def test_app_home_shows_approvers_what_waits(start, fake_slack, world):
     assert "Fix requests waiting for an approver" in by_user["U0BOB"]
     assert "Add Ann to team West" in by_user["U0BOB"]
     assert "Fix requests waiting" not in by_user["U0ALICE"]
+
+
+def test_a_request_slack_refuses_to_post_does_not_linger(start, fake_slack, world, database_url):
+    bot = start()
+    report = report_for(bot, fake_slack)
+    action_id = next(a for a in report.action_ids() if a.startswith("hsperm_request_fix_team"))
+    fake_slack.error("chat.postMessage", "not_in_channel")
+    bot.post_interaction(block_action(fake_slack, action_id, report.button_value(action_id)))
+    wait_until(lambda: [t for t in webhook_texts(fake_slack) if "is hsperm a member" in t], "the explanation")
+    store = store_for(database_url)
+    try:
+        assert [r.state for r in store.fix_requests()] == ["expired"]
+    finally:
+        store.close()

@@ -146,6 +146,11 @@ class FixService:
         self._audit(fresh, actor, action, "ok")
         return Outcome(True, fresh, f"{action} by {actor}")
 
+    def withdraw(self, record: FixRequest, reason: str) -> None:
+        """A request no approver can see (its message could not be posted) ends as expired, audited."""
+        if self.store.transition_fix(record.id, TRANSITIONS[EXPIRED], EXPIRED, now=self.clock()):
+            self._audit(record, None, "expire", "ok", detail=reason)
+
     def why_not(self, record: FixRequest, action: str) -> str:
         """Why a click on this request changes nothing now (its state moved on)."""
         by = f" by <@{record.decided_by}>" if record.decided_by else ""
