@@ -463,3 +463,47 @@ def test_a_request_slack_refuses_to_post_does_not_linger(start, fake_slack, worl
         assert [r.state for r in store.fix_requests()] == ["expired"]
     finally:
         store.close()
+
+
+APPLY_IN_A_CHILD = """
+import sys
+from bot.approvals import FixService
+from bot.hubspot import HubSpotClient
+from bot.store import open_store
+url, hubspot, token, request_id = sys.argv[1:]
+store = open_store(url)
+FixService(store, HubSpotClient(access_token=token, base_url=hubspot), ttl_hours=1).apply(request_id)
+"""
+
+
+def test_a_process_killed_during_the_write_leaves_a_truthful_state(start, fake_slack, world, database_url):
+    """A real process is killed while its PUT is in flight; the restarted app settles it by reading."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bot = start()
+    _, request_id = request_fix(bot, fake_slack)
+    bot.stop()
+    store = store_for(database_url)
+    assert store.transition_fix(request_id, ("pending",), "approved", decided_by="U0BOB", decided_at=time.time())
+    world.fault("/settings/v3/users/", status=500, method="PUT", delay=30)  # HubSpot hangs, then fails
+    child = subprocess.Popen(
+        [sys.executable, "-c", APPLY_IN_A_CHILD, database_url, world.url, TOKEN, request_id],
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        wait_until(lambda: world.writes(), "the child's PUT")
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    record = store.get_fix_request(request_id)
+    assert record.state == "applying" and record.intent["body"] == {"secondaryTeamIds": [WEST], "primaryTeamId": EAST}
+    with store._cursor() as cur:  # the restart comes after the grace period
+        cur.execute(store._sql("UPDATE fix_requests SET intent_at = ? WHERE id = ?"), (time.time() - 600, request_id))
+    start()
+    assert final_update(fake_slack, "Failed").action_ids() == ["hsperm_retry"]
+    fake_slack.settle()
+    assert len(world.writes()) == 1  # the killed one; nothing was sent again
+    assert store.get_fix_request(request_id).state == "failed"
+    store.close()
