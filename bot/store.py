@@ -492,9 +492,14 @@ class Store:
         params.append(int(limit))
         return [_fix_request(row) for row in self._fetch(query, params)]
 
-    def stale_applying(self, older_than: float) -> list[FixRequest]:
-        """Requests that entered `applying` before `older_than` and never left it (a crash)."""
-        rows = self._fetch(_FIX_SELECT + " WHERE state = 'applying' AND intent_at < ? ORDER BY intent_at", (older_than,))
+    def stale_fix_requests(self, older_than: float) -> list[FixRequest]:
+        """Requests an instance stopped working on (a crash): `applying` since before `older_than`, or
+        `approved` then and never started."""
+        rows = self._fetch(
+            _FIX_SELECT + " WHERE (state = 'applying' AND intent_at < ?) OR (state = 'approved' AND decided_at < ?) "
+            "ORDER BY updated_at",
+            (older_than, older_than),
+        )
         return [_fix_request(row) for row in rows]
 
     # -- audit ---------------------------------------------------------------------------------

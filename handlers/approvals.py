@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.approvals import APPLYING, PENDING, FixService, Outcome, Proposal, propose, with_role
+from bot.approvals import APPLYING, APPROVED, PENDING, FixService, Outcome, Proposal, propose, with_role
 from bot.messages.approvals import (
     audit_message,
     decided_message,
@@ -175,7 +175,7 @@ def decide(
             fixes.refuse(None, who.team_id, who.user_id, kind, "unknown request")
             _say(respond, "I can't find that fix request.")
             return
-        if record.state == APPLYING and fixes.stale(record):
+        if fixes.stale(record):
             settle(services, fixes.reconcile_one(record), client, logger)
             record = services.store.get_fix_request(request_id) or record
         allowed = services.approvers.may_decide(who.user_id, record.requester_id)
@@ -295,7 +295,7 @@ def approver_command(
 def open_requests(services: Services, team_id: str, client: WebClient, logger: Logger) -> list[FixRequest]:
     """Pending requests, after settling the overdue: expired ones and crashed applies (lazily)."""
     fixes = services.fixes
-    for record in services.store.fix_requests(team_id=team_id, states=(APPLYING,)):
+    for record in services.store.fix_requests(team_id=team_id, states=(APPROVED, APPLYING)):
         if fixes.stale(record):
             settle(services, fixes.reconcile_one(record), client, logger)
     waiting = []

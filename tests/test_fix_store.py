@@ -95,16 +95,18 @@ def test_twenty_instances_clicking_at_once_have_one_winner(open_test_store):
     assert sorted(results) == [False] * 19 + [True]
 
 
-def test_lists_and_stale_applying(open_test_store):
+def test_lists_and_stale_requests(open_test_store):
     store = open_test_store()
     a, b, c = _new(store), _new(store), _new(store, team_id="T2")
     store.transition_fix(b.id, ("pending",), "approved")
     store.transition_fix(b.id, ("approved",), "applying", intent_json={}, intent_at=time.time() - 600)
+    store.transition_fix(c.id, ("pending",), "approved", decided_at=time.time() - 300)
     assert [r.id for r in store.fix_requests(team_id="T1", states=("pending",))] == [a.id]
     assert {r.id for r in store.fix_requests(team_id="T1")} == {a.id, b.id}
     assert [r.id for r in store.fix_requests(team_id="T2")] == [c.id]
-    assert [r.id for r in store.stale_applying(time.time() - 60)] == [b.id]
-    assert store.stale_applying(time.time() - 3600) == []
+    assert {r.id for r in store.stale_fix_requests(time.time() - 60)} == {b.id, c.id}
+    assert [r.id for r in store.stale_fix_requests(time.time() - 400)] == [b.id]
+    assert store.stale_fix_requests(time.time() - 3600) == []
 
 
 def test_audit_is_append_only_and_exports_in_order(open_test_store):

@@ -507,3 +507,17 @@ def test_a_process_killed_during_the_write_leaves_a_truthful_state(start, fake_s
     assert len(world.writes()) == 1  # the killed one; nothing was sent again
     assert store.get_fix_request(request_id).state == "failed"
     store.close()
+
+
+def test_a_crash_right_after_approval_is_settled_without_writing(start, fake_slack, world, database_url):
+    bot = start()
+    _, request_id = request_fix(bot, fake_slack)
+    store = store_for(database_url)
+    assert store.transition_fix(request_id, ("pending",), "approved", decided_by="U0BOB", decided_at=time.time() - 600)
+    store.close()
+    bot.stop()
+    start()
+    failed = final_update(fake_slack, "Failed")
+    assert "nothing was sent to HubSpot" in failed.text and failed.action_ids() == ["hsperm_retry"]
+    fake_slack.settle()
+    assert world.writes() == []

@@ -271,18 +271,18 @@ class FixService:
     # -- crash recovery -----------------------------------------------------------------------
 
     def reconcile(self, *, now: float | None = None) -> list[Outcome]:
-        """Settle requests left `applying` by a crashed instance: read HubSpot, never write again."""
+        """Settle requests a crashed instance left `applying` (or `approved`): read HubSpot, never write again."""
         now = self.clock() if now is None else now
-        outcomes = []
-        for record in self.store.stale_applying(now - self.grace_seconds):
-            outcomes.append(self.reconcile_one(record))
-        return outcomes
+        return [self.reconcile_one(record) for record in self.store.stale_fix_requests(now - self.grace_seconds)]
 
     def stale(self, record: FixRequest) -> bool:
-        """Left `applying` longer than any live write takes: its instance is gone."""
-        return record.state == APPLYING and (record.intent_at or 0) < self.clock() - self.grace_seconds
+        """Left `applying` (or `approved`) longer than any live write takes: its instance is gone."""
+        since = {APPLYING: record.intent_at, APPROVED: record.decided_at}.get(record.state)
+        return since is not None and since < self.clock() - self.grace_seconds
 
     def reconcile_one(self, record: FixRequest) -> Outcome:
+        if record.state == APPROVED:  # approved, then the instance died before recording any intent
+            return self._fail_before_write(record, "hsperm stopped before applying it; nothing was sent to HubSpot")
         proposal = Proposal.from_dict(record.proposal)
         intent = record.intent or {}
         write = Write(intent.get("method", ""), intent.get("path", ""), intent.get("body") or {}, intent.get("before") or {})
