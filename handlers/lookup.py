@@ -20,9 +20,12 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 
+from bot.approvals import propose
 from bot.hubspot import HubSpotConfigError
-from bot.lookup import LookupInputError, normalize_email, normalize_portal_id, normalize_ticket_id
+from bot.lookup import LookupInputError, PermissionReport, normalize_email, normalize_portal_id, normalize_ticket_id
+from bot.messages.approvals import fix_blocks
 from bot.messages.diagnosis import busy_message, notice_message, problem_message
 from bot.messages.ids import (
     ACTION_LOOKUP,
@@ -45,6 +48,7 @@ from bot.messages.lookup import (
 from bot.messages.modals import lookup_modal
 from bot.messages.mrkdwn import Message
 from bot.services import Services
+from handlers.approvals import may_read, portal_roles
 from handlers.context import Origin, defer, origin, services
 from handlers.views import deliver_privately
 from knowledge import Diagnosis
@@ -206,10 +210,16 @@ def lookup_reply(
     portal_id: str | None,
     required: tuple[str, ...] = (),
     logger: Logger,
+    who: Origin | None = None,
 ) -> Message:
-    """Run the lookup and render it; HubSpot failures are already inside the report as problems."""
+    """Run the lookup and render it; HubSpot failures are already inside the report as problems.
+
+    With `who`, the read policy is checked first (a refusal is the answer, and is audited).
+    """
     if services.lookup is None:
         return lookup_not_configured_message()
+    if who is not None and not (decision := may_read(services, who, "lookup")).allowed:
+        return notice_message(decision.reason)
     try:
         report = services.lookup.lookup(email, ticket_id=ticket_id, portal_id=portal_id, required=required)
     except (LookupInputError, HubSpotConfigError) as exc:
@@ -217,7 +227,15 @@ def lookup_reply(
     except Exception:
         logger.exception("a live lookup failed")
         return problem_message()
-    return lookup_report_message(report)
+    return lookup_report_message(report, fixes=_fixes(services, report, logger))
+
+
+def _fixes(services: Services, report: PermissionReport, logger: Logger) -> list[Block]:
+    """The report's fix buttons, when requests can reach approvers; never at the cost of the report."""
+    if not services.fixes_available or services.lookup is None:
+        return []
+    proposals = propose(report, roles=portal_roles(services, report.portal_id, logger))
+    return fix_blocks(proposals, email=report.email, ticket_id=report.ticket_id, portal_id=report.portal_id)
 
 
 def answer_user_command(
@@ -240,14 +258,19 @@ def answer_user_command(
         portal_id=query.portal_id or default_portal(svc),
     )
     ack(response_type="ephemeral", **progress.kwargs())
-    if not defer(context, _run_user_command, svc, query, respond, client, logger):
+    if not defer(context, _run_user_command, svc, origin(context), query, respond, client, logger):
         respond(replace_original=True, response_type="ephemeral", **busy_message().kwargs())
 
 
-def _run_user_command(services: Services, query: UserQuery, respond: Respond, client: WebClient, logger: Logger) -> None:
+def _run_user_command(
+    services: Services, who: Origin, query: UserQuery, respond: Respond, client: WebClient, logger: Logger
+) -> None:
     try:
-        email = query.email or slack_user_email(client, query.slack_user or "")
-        message = lookup_reply(services, email, ticket_id=query.ticket_id, portal_id=query.portal_id, logger=logger)
+        if not (decision := may_read(services, who, "lookup")).allowed:
+            message = notice_message(decision.reason)
+        else:
+            email = query.email or slack_user_email(client, query.slack_user or "")
+            message = lookup_reply(services, email, ticket_id=query.ticket_id, portal_id=query.portal_id, logger=logger)
     except SlackUserError as exc:
         message = notice_message(str(exc))
     except Exception:
@@ -296,7 +319,12 @@ def register(app: App) -> None:
 
 
 def on_lookup_button(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext,
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
     logger: Logger,
 ) -> None:
     ack()
@@ -319,17 +347,26 @@ def _answer_form(
     services: Services, origin: Origin, query: UserQuery, requires: tuple[str, ...], client: WebClient, logger: Logger
 ) -> None:
     message = lookup_reply(
-        services, query.email or "", ticket_id=query.ticket_id, portal_id=query.portal_id, required=requires, logger=logger
-    )
+        services, query.email or "", ticket_id=query.ticket_id, portal_id=query.portal_id, required=requires,
+        logger=logger, who=origin,
+    )  # fmt: skip
     deliver_privately(client, origin.channel_id, origin.user_id, message, message, logger)
 
 
 def open_lookup_form(
-    services: Services, origin: Origin, record_id: str, trigger_id: str, respond: Respond, client: WebClient,
+    services: Services,
+    origin: Origin,
+    record_id: str,
+    trigger_id: str,
+    respond: Respond,
+    client: WebClient,
     logger: Logger,
 ) -> None:
     if services.lookup is None:
         respond(replace_original=False, **lookup_not_configured_message().kwargs())
+        return
+    if not (decision := may_read(services, origin, "lookup")).allowed:
+        respond(replace_original=False, **notice_message(decision.reason).kwargs())
         return
     try:
         record = services.store.get_diagnosis(record_id, origin.team_id)
@@ -338,10 +375,13 @@ def open_lookup_form(
         respond(replace_original=False, **problem_message().kwargs())
         return
     if record is None:
-        respond(replace_original=False, **notice_message(
-            "I can't find that diagnosis any more. Ask directly instead: "
-            "`/hsperm user ann@example.com ticket 123 portal 342871372`."
-        ).kwargs())
+        respond(
+            replace_original=False,
+            **notice_message(
+                "I can't find that diagnosis any more. Ask directly instead: "
+                "`/hsperm user ann@example.com ticket 123 portal 342871372`."
+            ).kwargs(),
+        )
         return
     diagnosis = record.diagnosis
     view = lookup_modal(
