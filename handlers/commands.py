@@ -15,13 +15,14 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.lookup.command import KEYWORDS
 from bot.messages.diagnosis import busy_message, diagnosis_message, no_error_message, notice_message, problem_message
 from bot.messages.help import help_message
 from bot.messages.modals import diagnose_modal
 from bot.services import Services
 from handlers.approvals import approver_command
 from handlers.context import Origin, defer, origin, services
-from handlers.lookup import KEYWORDS, answer_user_command, explain_paste
+from handlers.lookup import answer_user_command, explain_paste
 
 COMMAND = "/hsperm"
 HELP_WORDS = {"help", "-h", "--help", "?", "h"}
