@@ -10,7 +10,7 @@ import pytest
 import bot.store as store_module
 from bot.approvals import TRANSITIONS
 from bot.store import SCHEMA_VERSION, open_store
-from tests.test_store import TICKET
+from tests.samples import TICKET
 
 PROPOSAL = {"kind": "secondary_team", "after": {"secondary_teams": "West"}, "params": {"team_id": "178588"}}
 
