@@ -79,6 +79,7 @@ def test_twenty_concurrent_approvals_on_two_instances_write_once(start, fake_sla
 def test_a_crash_before_the_write_is_settled_on_restart_without_writing(start, fake_slack, world, database_url):
     bot = start()
     _, request_id = request_fix(bot, fake_slack)
+    bot.drain()  # its own start-up reconcile has run: only the restart can settle what follows
     leave_applying(database_url, request_id)
     bot.stop()
     restarted = start()  # the restart reconciles by reading HubSpot
@@ -93,6 +94,7 @@ def test_a_crash_before_the_write_is_settled_on_restart_without_writing(start, f
 def test_a_crash_after_the_write_is_settled_as_applied(start, fake_slack, world, database_url):
     bot = start()
     _, request_id = request_fix(bot, fake_slack)
+    bot.drain()  # its own start-up reconcile has run: only the restart can settle what follows
     leave_applying(database_url, request_id)
     world.portal(PORTAL).users[ANN_USER]["secondaryTeamIds"] = [WEST]  # HubSpot got the write before the crash
     bot.stop()
@@ -105,6 +107,7 @@ def test_a_crash_after_the_write_is_settled_as_applied(start, fake_slack, world,
 def test_a_crash_right_after_approval_is_settled_without_writing(start, fake_slack, world, database_url):
     bot = start()
     _, request_id = request_fix(bot, fake_slack)
+    bot.drain()  # its own start-up reconcile has run: only the restart can settle what follows
     store = open_store(database_url)
     assert store.transition_fix(request_id, ("pending",), "approved", decided_by="U0BOB", decided_at=time.time() - 600)
     store.close()
@@ -131,6 +134,7 @@ def test_a_process_killed_during_the_write_leaves_a_truthful_state(start, fake_s
     """A real process is killed while its PUT is in flight; the restarted app settles it by reading."""
     bot = start()
     _, request_id = request_fix(bot, fake_slack)
+    bot.drain()  # its own start-up reconcile has run: only the restart can settle what follows
     bot.stop()
     store = open_store(database_url)
     assert store.transition_fix(request_id, ("pending",), "approved", decided_by="U0BOB", decided_at=time.time())
