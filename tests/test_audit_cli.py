@@ -1,25 +1,32 @@
-"""`python -m bot audit [--since DATE] [--json]`, run as an operator would, on both databases."""
+"""`python -m bot audit [--since DATE] [--json]`: arguments parsed as the CLI parses them, run
+in-process on both databases. The real process is covered in tests/e2e/test_cli_process.py."""
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import subprocess
-import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
+from bot.__main__ import build_parser
+from bot.audit import run_cli
+from bot.config import load_settings
 from bot.store import open_store
 
-REPO = Path(__file__).resolve().parents[1]
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def _run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HUBSPOT_", "HSPERM_"))}
-    env["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "audit", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
-    )
+def _run(database_url: str, *args: str) -> Result:
+    parsed = build_parser().parse_args(["audit", *args])
+    settings = load_settings({"DATABASE_URL": database_url}, dotenv=False)
+    out, err = io.StringIO(), io.StringIO()
+    code = run_cli(settings, since=parsed.since, as_json=parsed.json, stdout=out, stderr=err)
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def _fill(database_url: str) -> None:
