@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.redact import install_log_redaction, redact
 from bot.services import Services, build_services
 from bot.slack_client import make_client
-from handlers import actions, commands, home, lookup, messages, shortcuts, views
+from handlers import actions, approvals, commands, home, lookup, messages, shortcuts, views
 from handlers import context as handlers_context
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,12 @@ def create_app(
     )
     app.use(dedupe_events(services))
     app.use(provide_context(services))
-    for surface in (messages, commands, actions, lookup, shortcuts, views, home):
+    services.bind_slack(app.client)
+    for surface in (messages, commands, actions, lookup, approvals, shortcuts, views, home):
         surface.register(app)
+    if services.lookup is not None:
+        # A fix some instance was applying when it died is settled now, by reading HubSpot.
+        services.work.submit(approvals.reconcile_on_start, services.fixes, services, app.client, log)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:

@@ -1,6 +1,9 @@
-"""Pastes several test modules share: real texts (examples/ and the shared example sets)."""
+"""Pastes several test modules share: real texts (examples/ and the shared example sets), and a
+diagnosis the store tests keep."""
 
 from __future__ import annotations
+
+from knowledge import ChecklistItem, Diagnosis
 
 TICKET_ERROR = (
     "You do not have permissions to view object type ObjectTypeId{legacyObjectType=TICKET} in portal "
@@ -21,3 +24,16 @@ ORDINARY_CHAT = [
     "`destination-hubspot` syncs longer than 30 minutes will no longer fail with expired token errors.",
     "lunch at 12? :taco:",
 ]
+
+#: A diagnosis as the store keeps it (the store tests of diagnoses and of fix requests).
+TICKET = Diagnosis(
+    kind="user_permission",
+    summary="The HubSpot user lacks ticket access.",
+    alternatives=("missing_scopes",),
+    object_type="TICKET",
+    portal_id="342871372",
+    requires=("tickets-read", "tickets-access"),
+    status=403,
+    secrets=("hubspot_private_app_token",),
+    checklist=(ChecklistItem("Open *Users & Teams*", "<https://app.hubspot.com/|Settings> → Users"),),
+)

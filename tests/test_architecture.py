@@ -72,7 +72,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("knowledge",),
     ("bot.config", "bot.redact", "bot.facts", "bot.work", "bot.pasted_text", "bot.forensics"),
     ("bot.hubspot", "bot.store", "bot.render", "bot.slack_client", "bot.slack_files"),
-    ("bot.lookup",),
+    ("bot.lookup", "bot.approvals", "bot.policy", "bot.audit"),
     ("bot.messages", "bot.services"),
     ("handlers",),
     ("bot.app",),

@@ -169,6 +169,7 @@ def test_manifest_matches_what_the_app_handles():
         "commands",
         "users:read",  # users.info: a `/hsperm user @someone` mention
         "users:read.email",  # ... and that person's email
+        "usergroups:read",  # usergroups.users.list: approvers and readers named by user group
     }
     # Mentions reach `/hsperm user` as <@U…> only when the command escapes them.
     assert features["slash_commands"][0]["should_escape"] is True

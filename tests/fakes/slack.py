@@ -97,6 +97,8 @@ class FakeSlack:
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: users.info answers by user id (others get a default profile with alice@example.com)
         self.users: dict[str, dict[str, Any]] = {}
+        #: usergroups.users.list answers: user-group id -> member user ids (unknown ids: no_such_subteam)
+        self.usergroups: dict[str, list[str]] = {}
         self._holds: dict[str, threading.Event] = {}
         #: files.info answers by file id (ids not here get file_not_found, as for a Slack Connect file
         #: this workspace may not read), and file bodies served under /files-pri/ by path
@@ -249,6 +251,20 @@ class FakeSlack:
         if method == "files.info":
             answer = self.files.get(params.get("file"))
             return {"ok": True, **answer} if answer else {"ok": False, "error": "file_not_found"}
+        if method == "usergroups.users.list":
+            group = params.get("usergroup")
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(self.usergroups[group])}
+        if method == "chat.getPermalink":
+            channel, ts = params.get("channel"), str(params.get("message_ts") or "")
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://hsperm-test.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+            }
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"), "text": params.get("text")}
         if method == "conversations.info":
             return {"ok": True, "channel": {"id": params.get("channel"), "is_member": True}}
         return {"ok": True}
