@@ -37,3 +37,11 @@ TICKET = Diagnosis(
     secrets=("hubspot_private_app_token",),
     checklist=(ChecklistItem("Open *Users & Teams*", "<https://app.hubspot.com/|Settings> → Users"),),
 )
+
+#: An INVALID_AUTHENTICATION body as a sync job logs it.
+INVALID_TOKEN = (
+    'HubSpot sync failed: {"status":"error","message":"Authentication credentials not found. This API supports both '
+    "API Key and OAuth 2.0 authentication and you can find more details at "
+    'https://developers.hubspot.com/docs/methods/auth/oauth-overview","correlationId":'
+    '"4ad3c2b9-8f0e-4d57-9a2e-6c1f0b8e5a11","category":"INVALID_AUTHENTICATION"}'
+)

@@ -134,3 +134,12 @@ def test_no_import_cycles() -> None:
     for module in graph:
         if module not in state:
             visit(module, [])
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared pastes live in tests/samples.py and shared steps in their own modules, so a test
+    module can be read (and deleted) on its own."""
+    for path in (REPO / "tests").rglob("test_*.py"):
+        for imported in _imports(path):
+            leaf = imported.split(".")[-1]
+            assert not (imported.startswith("tests.") and leaf.startswith("test_")), f"{path.name} imports {imported}"

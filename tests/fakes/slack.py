@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -580,3 +581,22 @@ def slack_bot(start_bot: Callable[..., Any]) -> Any:
 def http_bot(start_http_bot: Callable[..., BotServer]) -> BotServer:
     """One hsperm over real HTTP on a fresh SQLite database, talking to `fake_slack`."""
     return start_http_bot()
+
+
+#: Slack sends the callback ids the app's manifest declares.
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.json"
+
+
+def message_shortcut(fake: FakeSlack, text: str) -> dict:
+    """The payload Slack sends when Alice runs the message shortcut on Bob's message; its callback id
+    is the one manifest.json declares."""
+    callback_id = json.loads(MANIFEST.read_text(encoding="utf-8"))["features"]["shortcuts"][0]["callback_id"]
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": "1337.42.shortcut",
+        "user": {"id": "U0ALICE", "username": "alice", "team_id": TEAM_ID},
+        "channel": {"id": "C0GENERAL", "name": "general"},
+        "message": {"type": "message", "user": "U0BOB", "ts": "1764299999.000100", "text": text},
+        "response_url": fake.webhook_url("shortcut"),
+    }
