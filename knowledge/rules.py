@@ -104,20 +104,26 @@ def rules() -> tuple[Rule, ...]:
 @cache
 def _rules_by_pattern() -> tuple[dict[int, tuple[int, ...]], frozenset[int]]:
     """Place in SHARED of each `match` pattern -> ranks (in `rules()`) of the rules it belongs to;
-    and the ranks of status-only rules, which any text may fire."""
+    and the ranks of the rules any text may fire: status-only ones, and those with a pattern the
+    Set cannot pre-check."""
     by_pattern: dict[int, list[int]] = {}
+    always: set[int] = set()
     for rank, rule in enumerate(rules()):
+        if not rule.match:
+            always.add(rank)
         for pattern in rule.match:
-            by_pattern.setdefault(pattern.index, []).append(rank)  # type: ignore[arg-type]
-    status_only = frozenset(rank for rank, rule in enumerate(rules()) if not rule.match)
-    return {index: tuple(ranks) for index, ranks in by_pattern.items()}, status_only
+            if pattern.index is None:
+                always.add(rank)
+            else:
+                by_pattern.setdefault(pattern.index, []).append(rank)
+    return {index: tuple(ranks) for index, ranks in by_pattern.items()}, frozenset(always)
 
 
 def candidates(text: Text) -> Iterator[Rule]:
     """The rules that may fire on `text`, highest priority first: those with a `match` pattern the
     shared Set found, and the status-only ones. Most texts have a handful, out of hundreds."""
-    by_pattern, ranks = _rules_by_pattern()
-    found = set(ranks)
+    by_pattern, always = _rules_by_pattern()
+    found = set(always)
     for index in text.hits():
         found.update(by_pattern.get(index, ()))
     every = rules()

@@ -70,7 +70,7 @@ def find_secrets(text: str | Text) -> tuple[str, ...]:
     patterns = secret_patterns()  # first: loading them adds them to the shared Set
     if text.prefilter:  # the shared Set already knows which patterns can match
         hits = text.hits()
-        possible = [p for p in patterns if p.regex.index in hits]
+        possible = [p for p in patterns if p.regex.index is None or p.regex.index in hits]
     elif text.data and _GATE.search(text) is not None:
         possible = list(patterns)
     else:
