@@ -11,9 +11,13 @@ Two things keep ~300 patterns fast on one paste:
 1. A paste is encoded to UTF-8 once (`Text`); google-re2's own wrapper encodes it again on every
    call. Groups are decoded from the bytes; offsets are bytes until someone asks for characters.
 2. Every pattern is also added to one `re2.Set`, which tells in a single pass over the text which
-   patterns can match at all; only those are run. Large bounded repetitions (`.{0,600}`) would
-   make the Set's automaton explode, so the Set holds them relaxed to `*`: a superset, which the
-   pattern itself then confirms.
+   patterns can match at all; only those are run. A pattern with a large bounded repetition
+   (`.{0,600}`, any bound >= 10) is "heavy": in the Set it would make the automaton explode, and
+   even relaxed to `.*` it keeps a thread alive to the end of the text, so each new 64 KB text
+   built new states (100+ ms). The Set holds only a literal every match of it contains
+   (`correlationId` for `\\bcorrelationId\\b.{0,600}…`, none if there is no such literal); then
+   the pattern relaxed to `*`, alone (a small automaton), must match; only then does the exact
+   pattern run.
 
 Patterns are written in Python's syntax as far as RE2 shares it (see rules/README.md). `\\s` keeps
 Python's meaning (Unicode whitespace); `\\b`, `\\w` and `\\d` are ASCII in RE2.
@@ -30,7 +34,7 @@ _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
 _ANCHOR_START = _re2.RE2.Anchor.ANCHOR_START
 _ANCHOR_BOTH = _re2.RE2.Anchor.ANCHOR_BOTH
 
-#: Repetition bounds from this size up are relaxed to `*` in the shared Set (see module docstring).
+#: A repetition bound from this size up makes a pattern heavy (see module docstring).
 HEAVY_BOUND = 10
 
 
@@ -61,8 +65,9 @@ _SPACE_RANGES = _ranges([c for c in range(0x3001) if chr(c).isspace()])
 
 
 def translate(pattern: str) -> tuple[str, str]:
-    """(RE2 source, relaxed source for the shared Set). Only `\\s`/`\\S` and large repetition
-    bounds are rewritten; everything else is passed to RE2, which rejects what it cannot run."""
+    """(RE2 source, the same with large repetition bounds relaxed to `*`: a superset, and they
+    differ only for a heavy pattern). Only `\\s`/`\\S` are rewritten; everything else is passed to
+    RE2, which rejects what it cannot run."""
     exact: list[str] = []
     relaxed: list[str] = []
     in_class = False
@@ -78,6 +83,9 @@ def translate(pattern: str) -> tuple[str, str]:
                 piece = _SPACE_RANGES if in_class else f"[{_SPACE_RANGES}]"
             elif escaped == "S" and not in_class:
                 piece = f"[^{_SPACE_RANGES}]"
+            elif escaped == "b" and not in_class and _beyond_ascii_word(pattern, index):
+                # Python's \b sees é as a letter, RE2's does not: `é\b` would never match.
+                raise PatternError(f"\\b next to a letter beyond ASCII in {pattern!r}: RE2's \\b is ASCII-only")
             index += 2
         elif in_class:
             in_class = char != "]"
@@ -104,56 +112,182 @@ def translate(pattern: str) -> tuple[str, str]:
     return "".join(exact), "".join(relaxed)
 
 
+def _beyond_ascii_word(pattern: str, index: int) -> bool:
+    """Whether the `\\b` at `index` touches a word character RE2 does not count as one."""
+    return any(not c.isascii() and c.isalnum() for c in pattern[index - 1 : index] + pattern[index + 2 : index + 3])
+
+
+_SPECIAL = frozenset(".^$*+?{}[]()|\\")
+
+
+def _top_level_branches(pattern: str) -> list[str]:
+    """`a|b(c|d)` -> ["a", "b(c|d)"]: the alternatives of the whole pattern."""
+    branches, start, index = [], 0, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+        elif char in "([":
+            index = _group_end(pattern, index)
+        elif char == "|":
+            branches.append(pattern[start:index])
+            index = start = index + 1
+        else:
+            index += 1
+    return [*branches, pattern[start:]]
+
+
+def _skip_quantifier(branch: str, index: int) -> int:
+    if branch[index : index + 1] in ("*", "+", "?"):
+        index += 1
+    elif branch[index : index + 1] == "{" and (close := branch.find("}", index)) > 0:
+        index = close + 1
+    return index + (branch[index : index + 1] == "?")  # a lazy quantifier's `?`
+
+
+def _group_end(branch: str, index: int) -> int:
+    """Index just past the group or class opening at `index`."""
+    depth, in_class = 0, False
+    while index < len(branch):
+        char = branch[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            index += 2 if branch.startswith("^]", index + 1) else int(branch.startswith("]", index + 1))
+            if depth == 0:
+                return _group_end_class(branch, index + 1)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return index
+
+
+def _group_end_class(branch: str, index: int) -> int:
+    while index < len(branch) and branch[index] != "]":
+        index += 2 if branch[index] == "\\" else 1
+    return index + 1
+
+
+def _required_literal(branch: str) -> str:
+    """The longest literal every match of `branch` contains, read outside groups and classes."""
+    runs: list[str] = []
+    run: list[str] = []
+    index = 0
+    while index < len(branch):
+        char = branch[index]
+        if char in "([":
+            runs.append("".join(run))
+            run = []
+            index = _skip_quantifier(branch, _group_end(branch, index))
+            continue
+        if char == "\\" and index + 1 < len(branch) and not branch[index + 1].isalnum():
+            literal, step = branch[index + 1], 2
+        elif char == "\\" or char in _SPECIAL:
+            runs.append("".join(run))
+            run = []
+            index = _skip_quantifier(branch, index + (2 if char == "\\" else 1))
+            continue
+        else:
+            literal, step = char, 1
+        following = branch[index + step : index + step + 1]
+        if following in ("?", "*", "{"):  # optional or repeated: not a fixed part of every match
+            runs.append("".join(run))
+            run = []
+            index = _skip_quantifier(branch, index + step)
+            continue
+        run.append(literal)
+        index += step
+        if following == "+":
+            runs.append("".join(run))
+            run = []
+            index += 1
+    runs.append("".join(run))
+    return max(runs, key=len)
+
+
+def literal_hints(pattern: str) -> tuple[str, ...]:
+    """Literals one of which every match contains; empty when there are none of 3+ characters."""
+    if pattern.startswith("(?i)"):
+        pattern = pattern[4:]
+    hints = tuple(_required_literal(branch) for branch in _top_level_branches(pattern))
+    return hints if all(len(hint) >= 3 for hint in hints) else ()
+
+
+def _literal(text: str) -> str:
+    return "".join(c if c.isalnum() else f"\\x{{{ord(c):x}}}" for c in text)
+
+
 class PatternSet:
-    """Every pattern, matched at once: which of them can match a text (see module docstring)."""
+    """Every pattern, matched at once: which of them can match a text (see module docstring).
+
+    Two RE2 Sets with the same indices: the full one holds heavy patterns relaxed to `*` (the
+    best filter, for a text up to FULL_SET_LIMIT bytes, where new automaton states stay few);
+    the light one holds their literal instead (for a longer text)."""
 
     def __init__(self) -> None:
-        self._sources: list[bytes] = []
-        self._set: _re2.Set | None = None
+        self._sources: tuple[list[bytes], list[bytes]] = ([], [])
+        self._sets: list[_re2.Set | None] = [None, None]
         self._lock = threading.Lock()
         #: bumped on every add, so a Text's cached answer from an older Set is recomputed
         self.version = 0
 
-    def add(self, source: str) -> int:
+    def add(self, light: str, full: str) -> int:
         with self._lock:
-            self._sources.append(source.encode())
-            self._set = None
+            self._sources[0].append(light.encode())
+            self._sources[1].append(full.encode())
+            self._sets = [None, None]
             self.version += 1
-            return len(self._sources) - 1
+            return len(self._sources[0]) - 1
 
-    def _compiled(self) -> _re2.Set:
+    def _compiled(self, which: int) -> _re2.Set:
         with self._lock:
-            if self._set is None:
+            if self._sets[which] is None:
                 # A Set never gives up on a slow automaton; the generous memory keeps it from
                 # ever running out of room for one state on adversarial text.
                 compiled = _re2.Set(_UNANCHORED, _options(64 << 20))
-                for source in self._sources:
+                for source in self._sources[which]:
                     if compiled.Add(source) < 0:
                         raise PatternError(f"RE2 cannot add {source!r} to the shared set")
                 if not compiled.Compile():
                     raise PatternError("RE2 cannot compile the shared set of patterns")
-                self._set = compiled
-            return self._set
+                self._sets[which] = compiled
+            return self._sets[which]  # type: ignore[return-value]
 
-    def matches(self, data: bytes) -> frozenset[int]:
-        return frozenset(self._compiled().Match(data))
+    def matches(self, data: bytes, full: bool) -> frozenset[int]:
+        return frozenset(self._compiled(int(full)).Match(data))
 
     def __len__(self) -> int:
-        return len(self._sources)
+        return len(self._sources[0])
 
 
+#: Texts up to this size are pre-checked with heavy patterns relaxed to `*` (see PatternSet).
+FULL_SET_LIMIT = 4 * 1024
 SHARED = PatternSet()
 
 
 class Text:
-    """A text encoded once for every pattern run on it. Lone surrogates become `?`."""
+    """A text encoded once for every pattern run on it. Lone surrogates become `?`.
 
-    __slots__ = ("_hits", "_version", "ascii", "data", "text")
+    `prefilter`: whether patterns consult the shared Set first. Worth it on a text most patterns
+    are tried on (the flattened paste); not on one that only a few patterns read."""
 
-    def __init__(self, text: str) -> None:
+    __slots__ = ("_hits", "_version", "ascii", "data", "full", "prefilter", "text")
+
+    def __init__(self, text: str, prefilter: bool = True) -> None:
         self.text = text
         self.data = text.encode("utf-8", "replace")
         self.ascii = len(self.data) == len(text)
+        self.prefilter = prefilter
+        #: pre-checked with the full Set: a heavy pattern's hit means its relaxed form matched
+        self.full = len(self.data) <= FULL_SET_LIMIT
         self._hits: frozenset[int] = frozenset()
         self._version = -1
 
@@ -161,7 +295,7 @@ class Text:
         """Indices, in SHARED, of the patterns that can match this text."""
         if self._version != SHARED.version:
             self._version = SHARED.version
-            self._hits = SHARED.matches(self.data)
+            self._hits = SHARED.matches(self.data, self.full)
         return self._hits
 
     def chars(self, byte_offset: int) -> int:
@@ -208,35 +342,69 @@ class Pattern:
     alone on a text, where computing the Set would cost more than it saves). Case-insensitive
     unless told otherwise."""
 
-    __slots__ = ("_index", "_regex", "groupindex", "heavy", "pattern", "source")
+    __slots__ = ("_loose", "_regex", "groupindex", "heavy", "index", "pattern", "source")
 
     def __init__(
         self, pattern: str, ignore_case: bool = True, multiline: bool = False, where: str = "", prefilter: bool = True
     ) -> None:
         self.pattern = pattern
         flags = ("i" if ignore_case else "") + ("m" if multiline else "")
-        exact, relaxed = translate(pattern)
+        name = f"{where}: " if where else ""
+        try:
+            exact, relaxed = translate(pattern)
+        except PatternError as error:
+            raise PatternError(f"{name}{error}") from None
         prefix = f"(?{flags})" if flags else ""
         self.source = prefix + exact
         self._regex = _re2.RE2(self.source.encode(), _options())
         if not self._regex.ok():
-            name = f"{where}: " if where else ""
             raise PatternError(f"{name}RE2 cannot compile {pattern!r}: {self._regex.error().decode()}")
         self.heavy = relaxed != exact
-        self._index = SHARED.add(prefix + relaxed) if prefilter else None
+        #: this pattern's place in SHARED (None: not pre-checked)
+        self.index: int | None = None
+        #: a heavy pattern relaxed to `*`, run alone before the exact one on a long text
+        self._loose = _re2.RE2((prefix + relaxed).encode(), _options()) if self.heavy and prefilter else None
+        if prefilter and not self.heavy:
+            self.index = SHARED.add(prefix + exact, prefix + exact)
+        elif prefilter:
+            hints = literal_hints(pattern)
+            hint_flags = "(?i)" if ignore_case or pattern.startswith("(?i)") else ""
+            # no literal: the empty pattern, which every text matches
+            self.index = SHARED.add(hint_flags + "|".join(_literal(hint) for hint in hints), prefix + relaxed)
         self.groupindex = {name.decode(): index for name, index in self._regex.NamedCapturingGroups()}
 
     def _spans(self, text: Text, pos: int = 0, anchor=_UNANCHORED) -> list[tuple[int, int]] | None:
-        if self._index is not None and self._index not in text.hits():
+        if self.index is not None and text.prefilter and self.index not in text.hits():
+            return None
+        if self._loose is not None and not (text.prefilter and text.full) and self._missed(text, pos):
             return None
         spans = self._regex.Match(anchor, text.data, pos, len(text.data))
         return None if spans[0][0] < 0 else spans
 
     def search(self, text: str | Text, pos: int = 0) -> Match | None:
         """The leftmost match at or after byte offset `pos`."""
-        text = as_text(text)
-        spans = self._spans(text, pos)
-        return None if spans is None else Match(self, text, spans)
+        # The hottest function in hsperm (dozens of calls a paste): `_spans`, inlined.
+        if not isinstance(text, Text):
+            text = Text(text)
+        if self.index is not None and text.prefilter:
+            hits = text._hits if text._version == SHARED.version else text.hits()
+            if self.index not in hits:
+                return None
+        if self._loose is not None and not (text.prefilter and text.full) and self._missed(text, pos):
+            return None
+        spans = self._regex.Match(_UNANCHORED, text.data, pos, len(text.data))
+        return None if spans[0][0] < 0 else Match(self, text, spans)
+
+    def _missed(self, text: Text, pos: int) -> bool:
+        """Whether the relaxed form, run alone, finds nothing (so the exact one cannot)."""
+        return self._loose.Match(_UNANCHORED, text.data, pos, len(text.data))[0][0] < 0  # type: ignore[union-attr]
+
+    def found(self, text: Text) -> bool:
+        """Whether the pattern matches anywhere: on a pre-checked text the Set's answer, exact for
+        a pattern it holds unrelaxed, so no search runs."""
+        if self.index is not None and text.prefilter and not self.heavy:
+            return self.index in text.hits()
+        return self.search(text) is not None
 
     def match(self, text: str | Text, pos: int = 0) -> Match | None:
         """A match starting exactly at byte offset `pos`."""
@@ -275,6 +443,42 @@ class Pattern:
 
     def __repr__(self) -> str:
         return f"Pattern({self.pattern!r})"
+
+
+class AnyOf:
+    """Whether any of several patterns matches, as one question: on a pre-checked text, the Set
+    answers for the patterns it holds exactly (those without relaxed bounds) in one lookup; on
+    another text, one RE2 pass runs all of them as a single alternation."""
+
+    __slots__ = ("_combined", "_exact", "_relaxed", "patterns")
+
+    def __init__(self, patterns: tuple[Pattern, ...]) -> None:
+        self.patterns = patterns
+        self._exact = frozenset(p.index for p in patterns if p.index is not None and not p.heavy)
+        self._relaxed = tuple(p for p in patterns if p.index is None or p.heavy)
+        alternation = "|".join(f"(?:{p.source})" for p in patterns) or "[^\\x00-\\x{10ffff}]"
+        self._combined = Pattern(alternation, ignore_case=False, prefilter=False)
+
+    def search(self, text: Text) -> bool:
+        if not text.prefilter:
+            return self._combined.search(text) is not None
+        hits = text.hits()
+        if not self._exact.isdisjoint(hits):
+            return True
+        return any(p.search(text) is not None for p in self._relaxed)
+
+    def which(self, text: Text) -> list[Pattern]:
+        """The patterns that may match, in order: all of them unless the text is pre-checked."""
+        if not text.prefilter:
+            return list(self.patterns)
+        hits = text.hits()
+        return [p for p in self.patterns if p.index is None or p.index in hits]
+
+    def __iter__(self):
+        return iter(self.patterns)
+
+    def __len__(self) -> int:
+        return len(self.patterns)
 
 
 def next_char(data: bytes, pos: int) -> int:

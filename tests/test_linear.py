@@ -5,6 +5,7 @@ bench/diagnose.py): the proof is structural, the battery shows the answers stay 
 
 from __future__ import annotations
 
+import random
 import re
 import sys
 from re import _constants as C  # the parser's opcodes, stable since 3.11
@@ -16,11 +17,12 @@ from hypothesis import strategies as st
 
 from knowledge import diagnose
 from knowledge.catalog import objects
-from knowledge.linre import Pattern, PatternError, Text, translate
+from knowledge.linre import AnyOf, Pattern, PatternError, Text, literal_hints, translate
 from knowledge.normalize import flatten, normalize
 from knowledge.rules import _rule, rules, signals
 from knowledge.secrets import find_secrets, redact, secret_patterns
-from tests.strategies import pastes
+from tests.corpus import load
+from tests.strategies import FRAGMENTS, pastes
 
 #: The only Python `re` patterns knowledge/ may hold (why: see knowledge/normalize.py).
 PYTHON_ALLOWED = {
@@ -60,7 +62,7 @@ def _module_patterns():
     for name, module in sorted(sys.modules.items()):
         if name == "knowledge" or name.startswith("knowledge."):
             for attr, value in vars(module).items():
-                for item in value if isinstance(value, (list, tuple)) else (value,):
+                for item in value if isinstance(value, (list, tuple, AnyOf)) else (value,):
                     if isinstance(item, (re.Pattern, Pattern)):
                         yield f"{name}.{attr}", item
 
@@ -154,9 +156,24 @@ def test_every_pattern_on_long_runs_answers_as_without_the_shared_set() -> None:
     texts = [_run(unit, size) for unit in RUNS.values() for size in SIZES]
     texts += [GATE_WORD + _run(unit, 64 * KB - len(GATE_WORD)) for unit in RUNS.values()]
     texts.append(GATE_WORD + "\n" * (64 * KB) + "expired 3 hours ago 403 scope hubspot")
+    rng = random.Random(7)  # long texts of real fragments: the light Set and the relaxed forms
+    texts += [" ".join(rng.choice(FRAGMENTS) for _ in range(12_000))[: 64 * KB] for _ in range(2)]
     for text in map(Text, texts):
         for name, pattern in patterns:
-            assert _same(pattern.search(text), direct[id(pattern)].search(text)), (name, pattern.pattern)
+            alone = direct[id(pattern)].search(text)
+            assert _same(pattern.search(text), alone), (name, pattern.pattern)
+            assert pattern.found(text) == (alone is not None), (name, pattern.pattern)
+        _assert_any_of_agrees(text)
+
+
+def _assert_any_of_agrees(text: Text) -> None:
+    """Each group of signals answers as its patterns one by one, pre-checked or in one pass."""
+    s = signals()
+    groups = [s.hubspot, s.foreign, s.report_cues, s.changelog_cues, *(patterns for _, patterns in s.identities)]
+    unchecked = Text(text.text, prefilter=False)
+    for group in groups:
+        expected = any(_without_prefilter(p).search(text) is not None for p in group)
+        assert group.search(text) == expected == group.search(unchecked), [p.pattern for p in group]
 
 
 @settings(max_examples=300, deadline=None)
@@ -164,7 +181,10 @@ def test_every_pattern_on_long_runs_answers_as_without_the_shared_set() -> None:
 def test_shared_set_never_hides_a_match(text: str, which: int) -> None:
     name, pattern = ALL[which % len(ALL)]
     encoded = Text(flatten(normalize(text)))
-    assert _same(pattern.search(encoded), _without_prefilter(pattern).search(encoded)), (name, pattern.pattern)
+    alone = _without_prefilter(pattern).search(encoded)
+    assert _same(pattern.search(encoded), alone), (name, pattern.pattern)
+    assert pattern.found(encoded) == (alone is not None), (name, pattern.pattern)
+    _assert_any_of_agrees(encoded)
 
 
 ALL = all_patterns()
@@ -230,6 +250,16 @@ def test_a_rule_re2_cannot_compile_is_named_when_rules_load() -> None:
         _rule({**base, "match": ["scope"], "also": [r"(a)\1"]})
 
 
+def test_a_word_boundary_next_to_a_letter_beyond_ascii_is_refused() -> None:
+    """RE2's \\b is ASCII: `não é\\b` would never match, so the loader says so."""
+    base = {"id": "oauth_install_error.example", "kind": "oauth_install_error", "priority": 1}
+    with pytest.raises(PatternError, match=r"rule oauth_install_error\.example match.*ASCII"):
+        _rule({**base, "match": [r"\bo app não é\b"]})
+    with pytest.raises(PatternError, match="ASCII"):
+        Pattern(r"\bélan")
+    assert Pattern(r"\bdéveloppeur\b").search("le développeur de") is not None
+
+
 def test_translation_keeps_pythons_whitespace_and_relaxes_only_large_bounds() -> None:
     exact, relaxed = translate(r"a\s{0,600}b[^\s]{2,5}c\{0,99}")
     assert "\\x{a0}" in exact and "\\x{3000}" in exact and "{0,600}" in exact
@@ -237,3 +267,23 @@ def test_translation_keeps_pythons_whitespace_and_relaxes_only_large_bounds() ->
     nbsp = Pattern(r"bearer\s+x", prefilter=False)
     assert nbsp.search("Bearer\u00a0\u3000x") is not None and nbsp.search("Bearerx") is None
 
+
+
+def test_literal_hints_are_literals_every_match_contains() -> None:
+    """What the light Set holds for a heavy pattern: a literal outside any optional part."""
+    assert literal_hints(r"\bcorrelationId\b.{0,600}x") == ("correlationId",)
+    assert literal_hints(r"\brequires? (one|all) of \[([^\]]{0,600})\]") == ("require",)
+    assert literal_hints(r"\bhubspot\.crm\.|crm\.objects\.x{0,20}") == ("hubspot.crm.", "crm.objects.")
+    assert literal_hints(r"ab{2,3}cdef") == ("cdef",)
+    assert literal_hints(r"a{0,20}b|cde") == ()  # one alternative has no literal
+    assert literal_hints(r"(?:abc|def)\d{1,20}") == ()  # inside a group: not read
+    for name, pattern in ALL:
+        hints = literal_hints(pattern.pattern)
+        if pattern.heavy and hints:
+            alone = _without_prefilter(pattern)
+            for text in CORPUS_TEXTS:
+                if alone.search(text):
+                    assert any(h.lower() in text.lower() for h in hints), (name, pattern.pattern)
+
+
+CORPUS_TEXTS = [flatten(normalize(record["text"])) for record in load("*.jsonl")]
