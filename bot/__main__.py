@@ -83,7 +83,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_lookup(args: argparse.Namespace) -> int:
     from bot.config import load_settings
-    from bot.lookup import run_cli
+    from bot.lookup.cli import run_cli
 
     return run_cli(load_settings(), email=args.email, ticket_id=args.ticket, portal_id=args.portal, as_json=args.json)
 

@@ -1,8 +1,9 @@
 """The one place that wires Slack to hsperm's services: `create_app` (`bot/server.py` runs it).
 
 The factory makes no network call (token verification is deferred to the first request), so
-tests, `check` and gunicorn workers can build apps freely; handlers get everything through
-`Services`, never through globals.
+tests, `check` and gunicorn workers can build apps freely. Listeners are module-level functions;
+a global middleware puts the `Services` and the request's origin into Bolt's context, so no
+listener closes over anything and each can be called directly in a test.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -25,12 +26,12 @@ from bot.config import Settings
 from bot.redact import install_log_redaction, redact
 from bot.services import Services, build_services
 from handlers import actions, commands, home, lookup, messages, shortcuts, views
+from handlers import context as handlers_context
 
 log = logging.getLogger(__name__)
 
-#: Listener threads. Slack work is I/O bound (Web API calls, and HubSpot lookups later, which
-#: can take seconds); a rate-limit retry sleeps in its thread. 16 keeps acks instant while a few
-#: threads wait, without letting one burst start hundreds of threads.
+#: Listener threads. They parse, ack and hand slow work to `Services.work` (bot/work.py), so they
+#: are busy for milliseconds; 16 absorbs a burst without starting hundreds of threads.
 LISTENER_THREADS = 16
 WEB_API_TIMEOUT_SECONDS = 10
 
@@ -74,6 +75,17 @@ def dedupe_events(services: Services) -> Callable[..., Any]:
     return middleware
 
 
+def provide_context(services: Services) -> Callable[..., Any]:
+    """Global middleware: the services and the request's origin, in Bolt's context for every listener."""
+
+    def middleware(context: BoltContext, body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        context[handlers_context.SERVICES] = services
+        context[handlers_context.ORIGIN] = handlers_context.origin_from(context, body)
+        return next()
+
+    return middleware
+
+
 def create_app(settings: Settings, *, client: WebClient | None = None, services: Services | None = None) -> App:
     """Build the Bolt app with every hsperm listener registered; opens (and migrates) the store if needed."""
     services = services or build_services(settings)
@@ -85,10 +97,9 @@ def create_app(settings: Settings, *, client: WebClient | None = None, services:
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="hsperm-listener"),
     )
     app.use(dedupe_events(services))
+    app.use(provide_context(services))
     for surface in (messages, commands, actions, lookup, shortcuts, views, home):
-        surface.register(app, services)
-    if services.lookup is not None and services.on_lookup_enabled is not None:
-        services.on_lookup_enabled(app, services)
+        surface.register(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
@@ -118,13 +129,3 @@ def configure_logging(settings: Settings) -> None:
             *settings.hubspot_portal_tokens.values(),
         ]
     )
-
-
-#: Interpreter switch interval for servers (Python's default is 5 ms). Acks and background replies
-#: share one GIL; a shorter interval caps how long an ack waits behind a reply that is rendering.
-#: bench/slack_ack.py measured p99 ack ratios of about 1.2-1.35 with 1 ms and 1.3-1.5 with 5 ms.
-SWITCH_INTERVAL_SECONDS = 0.001
-
-
-def tune_for_acks() -> None:
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)

@@ -1,10 +1,11 @@
-"""Plain-text rendering of a diagnosis for terminals (the CLI); Slack gets Block Kit in blocks.py."""
+"""Plain-text rendering of a diagnosis for terminals (the CLI); Slack gets Block Kit from bot.messages."""
 
 from __future__ import annotations
 
 import re
 import textwrap
 
+from bot.facts import diagnosis_facts, requires_label
 from knowledge import Diagnosis
 
 _LINK = re.compile(r"<(https?://[^|>\s]{1,2000})\|([^>]{1,300})>")
@@ -26,17 +27,9 @@ def render_text(diagnosis: Diagnosis, width: int = 100) -> str:
         lines[0] += f"  (could also be: {', '.join(diagnosis.alternatives)})"
     if diagnosis.summary:
         lines.append(mrkdwn_to_text(diagnosis.summary))
-    facts = [
-        ("Object", diagnosis.object_type),
-        ("Portal", diagnosis.portal_id),
-        ("Hublet", diagnosis.hublet),
-        ("HTTP status", diagnosis.status),
-        ("Category", diagnosis.category),
-        ("Correlation id", diagnosis.correlation_id),
-    ]
-    shown = [f"{name}: {value}" for name, value in facts if value not in (None, "")]
+    shown = [f"{name}: {value}" for name, value in diagnosis_facts(diagnosis)]
     if diagnosis.requires:
-        shown.append(f"Requires {diagnosis.requires_mode} of: {', '.join(diagnosis.requires)}")
+        shown.append(f"{requires_label(diagnosis)}: {', '.join(diagnosis.requires)}")
     if diagnosis.secrets:
         shown.append(f"Secrets in the paste: {', '.join(diagnosis.secrets)} (rotate them)")
     if shown:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.app import configure_logging, create_app, make_client, tune_for_acks
+from bot.app import configure_logging, create_app, make_client
 from bot.config import Settings
 from bot.redact import redact
 
@@ -19,7 +19,6 @@ def serve(settings: Settings) -> int:
     """`python -m bot serve`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT."""
     settings.require_slack()
     configure_logging(settings)
-    tune_for_acks()
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

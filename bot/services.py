@@ -9,52 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.config import Settings
+from bot.hubspot import redact_logs
 from bot.lookup import LookupService
 from bot.store import Store, open_store
+from bot.work import WorkQueue
 from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
 
-if TYPE_CHECKING:
-    from slack_bolt import App
-
 log = logging.getLogger(__name__)
-
-
-class AckGate:
-    """Lets background replies step aside while Slack requests are being acknowledged.
-
-    Acks and replies share one interpreter lock; a reply rendering its checklist at the moment a
-    request arrives makes that ack wait. Replies are never urgent to the millisecond, acks are
-    (Slack retries after 3 s), so a reply about to start CPU work waits briefly for in-flight
-    requests to finish first.
-    """
-
-    #: Never hold a reply back longer than this, however busy the app is.
-    MAX_WAIT_SECONDS = 0.05
-
-    def __init__(self) -> None:
-        self._in_flight = 0
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> AckGate:
-        with self._lock:
-            self._in_flight += 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._in_flight -= 1
-
-    def yield_to_acks(self) -> None:
-        deadline = time.monotonic() + self.MAX_WAIT_SECONDS
-        while self._in_flight and time.monotonic() < deadline:
-            time.sleep(0.0005)
 
 
 @dataclass
@@ -63,17 +28,16 @@ class Services:
     store: Store
     #: HubSpot lookup service; None while no HubSpot token is configured.
     lookup: LookupService | None = None
-    #: Called as on_lookup_enabled(app, services) by create_app when `lookup` is set.
-    on_lookup_enabled: Callable[[App, Services], None] | None = None
-    #: Entered by the HTTP front end around each Slack request (unused in Socket Mode).
-    acks: AckGate = field(default_factory=AckGate)
+    #: Where listeners send slow work (lookups, replies), so acks never wait behind it.
+    work: WorkQueue = field(default_factory=WorkQueue)
 
     @property
     def lookup_available(self) -> bool:
         return self.lookup is not None
 
     def close(self) -> None:
-        """Release the HubSpot session and its threads before the store, which nothing then needs."""
+        """Finish queued work, then release the HubSpot session, then the store nothing then needs."""
+        self.work.close()
         if self.lookup is not None:
             self.lookup.close()
         self.store.close()
@@ -135,5 +99,8 @@ def fingerprint(diagnosis: Diagnosis) -> str:
 def build_services(settings: Settings, *, store: Store | None = None) -> Services:
     """Open (and migrate) the store named by the settings unless one is given; add the HubSpot
     lookup when a token is configured (building it makes no network call)."""
-    lookup = LookupService.from_settings(settings) if settings.hubspot_configured else None
+    lookup = None
+    if settings.hubspot_configured:
+        redact_logs([settings.hubspot_access_token, *settings.hubspot_portal_tokens.values()])
+        lookup = LookupService.from_settings(settings)
     return Services(settings=settings, store=store or open_store(settings.database_url), lookup=lookup)

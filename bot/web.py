@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.app import configure_logging, create_app, tune_for_acks
+from bot.app import configure_logging, create_app
 from bot.config import Settings, load_settings
 from bot.redact import redact
 from bot.services import Services, build_services
@@ -53,8 +53,7 @@ class HsPermWsgi:
             if length > MAX_BODY_BYTES:
                 return _plain(start_response, "413 Payload Too Large", "request too large\n")
             try:
-                with self.services.acks:
-                    return self.slack(environ, start_response)
+                return self.slack(environ, start_response)
             except Exception as exc:
                 # Bolt parses the body before checking the signature, so anyone can send a body it
                 # cannot parse. That is a bad request, not a server error worth a traceback.
@@ -139,7 +138,6 @@ def _from_environment() -> HsPermWsgi:
     settings = load_settings()
     settings.require_slack()
     configure_logging(settings)
-    tune_for_acks()
     return create_wsgi_app(settings)
 
 

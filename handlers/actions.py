@@ -13,34 +13,33 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import ACTION_SHARE, diagnosis_message, notice_message, problem_message
+from bot.messages.diagnosis import busy_message, diagnosis_message, notice_message, problem_message
+from bot.messages.ids import ACTION_SHARE
+from bot.messages.mrkdwn import Message
 from bot.services import Services
+from bot.store import DiagnosisRecord
+from handlers.context import Origin, defer, origin, services
 
 
-def register(app: App, services: Services) -> None:
-    def on_share(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        respond: Respond,
-        client: WebClient,
-        context: BoltContext,
-        logger: Logger,
-    ) -> None:
-        ack()
-        user = (body.get("user") or {}).get("id") or ""
-        team_id = context.team_id or (body.get("team") or {}).get("id") or ""
-        share(services, str(action.get("value") or ""), user, team_id, respond, client, logger)
-
+def register(app: App) -> None:
     app.action(ACTION_SHARE)(on_share)
 
 
+def on_share(
+    ack: Ack, action: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext, logger: Logger
+) -> None:
+    ack()
+    record_id = str(action.get("value") or "")
+    if not defer(context, share, services(context), origin(context), record_id, respond, client, logger):
+        respond(replace_original=False, **busy_message().kwargs())
+
+
 def share(
-    services: Services, record_id: str, user: str, team_id: str, respond: Respond, client: WebClient, logger: Logger
+    services: Services, origin: Origin, record_id: str, respond: Respond, client: WebClient, logger: Logger
 ) -> None:
     try:
-        record = services.store.get_diagnosis(record_id, team_id)
-        if record is None or (record.user_id and record.user_id != user):
+        record = services.store.get_diagnosis(record_id, origin.team_id)
+        if record is None or (record.user_id and record.user_id != origin.user_id):
             respond(
                 replace_original=False,
                 **notice_message("I can't find that diagnosis any more. Run `/hsperm` again to share it.").kwargs(),
@@ -48,26 +47,27 @@ def share(
             return
         message = diagnosis_message(
             record.diagnosis,
-            intro=f"<@{user}> shared this hsperm diagnosis",
+            intro=f"<@{origin.user_id}> shared this hsperm diagnosis",
             lookup_available=services.lookup_available,
             lookup_value=record.id,
         )
-        posted = False
-        if record.source == "shortcut" and record.channel_id and record.thread_ts:
-            # From the message shortcut: answer under the message it was about.
-            try:
-                client.chat_postMessage(
-                    channel=record.channel_id,
-                    thread_ts=record.thread_ts,
-                    unfurl_links=False,
-                    **message.kwargs(),
-                )
-                posted = True
-            except SlackApiError as exc:
-                logger.info("sharing in the thread failed (%s); posting in the channel", exc.response.get("error"))
-        if not posted:
+        if not _post_under_original(record, message, client, logger):
             respond(response_type="in_channel", replace_original=False, **message.kwargs())
         respond(delete_original=True)
     except Exception:
         logger.exception("sharing a diagnosis failed")
         respond(replace_original=False, **problem_message().kwargs())
+
+
+def _post_under_original(record: DiagnosisRecord, message: Message, client: WebClient, logger: Logger) -> bool:
+    """From the message shortcut: answer under the message it was about, when Slack lets us."""
+    if record.source != "shortcut" or not record.channel_id or not record.thread_ts:
+        return False
+    try:
+        client.chat_postMessage(
+            channel=record.channel_id, thread_ts=record.thread_ts, unfurl_links=False, **message.kwargs()
+        )
+        return True
+    except SlackApiError as exc:
+        logger.info("sharing in the thread failed (%s); posting in the channel", exc.response.get("error"))
+        return False

@@ -1,7 +1,8 @@
 """`/hsperm`: a private checklist for a paste, a form for long pastes, live lookup and help.
 
-Every branch acks first (Slack gives a slash command 3 seconds) and does the rest through the
-command's response_url, which works in any channel or DM without the bot being a member.
+Every branch acks first (Slack gives a slash command 3 seconds) and does the rest on the work
+queue, answering through the command's response_url, which works in any channel or DM without the
+bot being a member.
 """
 
 from __future__ import annotations
@@ -14,15 +15,11 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import (
-    diagnose_modal,
-    diagnosis_message,
-    help_message,
-    no_error_message,
-    notice_message,
-    problem_message,
-)
+from bot.messages.diagnosis import busy_message, diagnosis_message, no_error_message, notice_message, problem_message
+from bot.messages.help import help_message
+from bot.messages.modals import diagnose_modal
 from bot.services import Services
+from handlers.context import Origin, defer, origin, services
 from handlers.lookup import KEYWORDS, answer_user_command
 
 COMMAND = "/hsperm"
@@ -36,31 +33,29 @@ NOT_YET = {
 USER_MAX_WORDS = 8
 
 
-def register(app: App, services: Services) -> None:
-    def on_command(
-        ack: Ack,
-        command: dict[str, Any],
-        respond: Respond,
-        client: WebClient,
-        context: BoltContext,
-        logger: Logger,
-    ) -> None:
-        text = (command.get("text") or "").strip()
-        first_word = text.split(maxsplit=1)[0].lower() if text else ""
-        if not text:
-            ack()
-            _open_form(client, command, respond, logger)
-        elif first_word in HELP_WORDS:
-            ack(**help_message(lookup_available=services.lookup_available).kwargs())
-        elif first_word == "user" and is_subcommand(text, first_word):
-            answer_user_command(services, text[len(first_word) :], ack, respond, client, logger)
-        elif is_subcommand(text, first_word):
-            ack(**notice_message(f"{NOT_YET[first_word]} is not enabled in this workspace yet.").kwargs())
-        else:
-            ack()
-            _diagnose_paste(services, text, command, respond, context, logger)
-
+def register(app: App) -> None:
     app.command(COMMAND)(on_command)
+
+
+def on_command(
+    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext, logger: Logger
+) -> None:
+    text = (command.get("text") or "").strip()
+    first_word = text.split(maxsplit=1)[0].lower() if text else ""
+    if first_word in HELP_WORDS:
+        ack(**help_message(lookup_available=services(context).lookup_available).kwargs())
+    elif first_word == "user" and is_subcommand(text, first_word):
+        answer_user_command(text[len(first_word) :], ack, respond, client, context, logger)
+    elif text and is_subcommand(text, first_word):
+        ack(**notice_message(f"{NOT_YET[first_word]} is not enabled in this workspace yet.").kwargs())
+    else:
+        ack()
+        if text:
+            started = defer(context, _diagnose_paste, services(context), origin(context), text, respond, logger)
+        else:
+            started = defer(context, _open_form, origin(context), command.get("trigger_id") or "", respond, client, logger)
+        if not started:
+            respond(**busy_message().kwargs())
 
 
 def is_subcommand(text: str, first_word: str) -> bool:
@@ -78,35 +73,24 @@ def is_subcommand(text: str, first_word: str) -> bool:
     return first_word in NOT_YET and len(words) == 1
 
 
-def _open_form(client: WebClient, command: dict[str, Any], respond: Respond, logger: Logger) -> None:
+def _open_form(origin: Origin, trigger_id: str, respond: Respond, client: WebClient, logger: Logger) -> None:
     # The channel travels in private_metadata so the answer can come back where the form was opened.
-    metadata = json.dumps({"channel": command.get("channel_id")})
+    metadata = json.dumps({"channel": origin.channel_id})
     try:
-        client.views_open(trigger_id=command["trigger_id"], view=diagnose_modal(metadata))
+        client.views_open(trigger_id=trigger_id, view=diagnose_modal(metadata))
     except SlackApiError as exc:
         logger.warning("could not open the /hsperm form: %s", exc.response.get("error"))
         respond(**notice_message("I couldn't open the form. Paste the error right after `/hsperm` instead.").kwargs())
 
 
-def _diagnose_paste(
-    services: Services,
-    text: str,
-    command: dict[str, Any],
-    respond: Respond,
-    context: BoltContext,
-    logger: Logger,
-) -> None:
+def _diagnose_paste(services: Services, origin: Origin, text: str, respond: Respond, logger: Logger) -> None:
     try:
         diagnosis = services.diagnose(text)
         if not diagnosis.is_hubspot:
             respond(**no_error_message(text).kwargs())
             return
         record_id = services.remember(
-            context.team_id or command.get("team_id"),
-            diagnosis,
-            "command",
-            user_id=command.get("user_id"),
-            channel_id=command.get("channel_id"),
+            origin.team_id, diagnosis, "command", user_id=origin.user_id, channel_id=origin.channel_id
         )
         message = diagnosis_message(
             diagnosis,

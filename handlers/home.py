@@ -9,23 +9,25 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import HOME_RECENT_LIMIT, home_view
+from bot.messages.home import HOME_RECENT_LIMIT, home_view
 from bot.services import Services
+from handlers.context import Origin, defer, origin, services
 
 
-def register(app: App, services: Services) -> None:
-    def on_home_opened(event: dict[str, Any], client: WebClient, context: BoltContext, logger: Logger) -> None:
-        # The Messages tab fires the same event; only the Home tab has something to draw.
-        if event.get("tab", "home") != "home":
-            return
-        publish_home(services, event.get("user") or "", client, context, logger)
-
+def register(app: App) -> None:
     app.event("app_home_opened")(on_home_opened)
 
 
-def publish_home(services: Services, user: str, client: WebClient, context: BoltContext, logger: Logger) -> None:
+def on_home_opened(event: dict[str, Any], client: WebClient, context: BoltContext, logger: Logger) -> None:
+    # The Messages tab fires the same event; only the Home tab has something to draw.
+    if event.get("tab", "home") != "home":
+        return
+    defer(context, publish_home, services(context), origin(context), event.get("user") or "", client, logger)
+
+
+def publish_home(services: Services, origin: Origin, user: str, client: WebClient, logger: Logger) -> None:
     try:
-        recent = services.store.recent_diagnoses(context.team_id or "", user, limit=HOME_RECENT_LIMIT)
+        recent = services.store.recent_diagnoses(origin.team_id, user, limit=HOME_RECENT_LIMIT)
     except Exception as exc:
         # Still draw the how-to; the history comes back with the database.
         logger.warning("App Home without history: the store failed (%s)", type(exc).__name__)

@@ -1,9 +1,9 @@
 """Live lookup in Slack: `/hsperm user …`, and the "Check this user's access" button and its form.
 
 A lookup makes several HubSpot calls and may wait out a 429, far beyond Slack's 3 seconds, so
-every path acks first with something to look at: the command shows a progress line that the
-report later replaces through its response_url; the form closes at once and the report comes
-privately where its button was clicked. Parsing is pure (`parse_user_command`,
+every path acks first with something to look at and runs the lookup on the work queue: the
+command shows a progress line that the report later replaces through its response_url; the form
+closes at once and the report comes privately where its button was clicked. Parsing is pure (`parse_user_command`,
 `validate_lookup_form`) so the odd things people type are tested without Slack.
 """
 
@@ -19,7 +19,10 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import (
+from bot.hubspot import HubSpotConfigError
+from bot.lookup import LookupInputError, normalize_email, normalize_portal_id, normalize_ticket_id
+from bot.messages.diagnosis import busy_message, notice_message, problem_message
+from bot.messages.ids import (
     ACTION_LOOKUP,
     LOOKUP_EMAIL_ACTION,
     LOOKUP_EMAIL_BLOCK,
@@ -28,20 +31,19 @@ from bot.blocks import (
     LOOKUP_PORTAL_BLOCK,
     LOOKUP_TICKET_ACTION,
     LOOKUP_TICKET_BLOCK,
-    Message,
+)
+from bot.messages.lookup import (
     lookup_failed_message,
-    lookup_modal,
     lookup_not_configured_message,
     lookup_progress_message,
     lookup_report_message,
     lookup_usage_message,
-    notice_message,
-    problem_message,
 )
-from bot.hubspot import HubSpotConfigError
-from bot.lookup import LookupInputError, normalize_email, normalize_portal_id, normalize_ticket_id
+from bot.messages.modals import lookup_modal
+from bot.messages.mrkdwn import Message
 from bot.services import Services
-from handlers.views import deliver_privately, origin_channel
+from handlers.context import Origin, defer, origin, services
+from handlers.views import deliver_privately
 
 KEYWORDS = ("ticket", "portal")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
@@ -211,15 +213,11 @@ def lookup_reply(
 
 
 def answer_user_command(
-    services: Services,
-    args: str,
-    ack: Ack,
-    respond: Respond,
-    client: WebClient,
-    logger: Logger,
+    args: str, ack: Ack, respond: Respond, client: WebClient, context: BoltContext, logger: Logger
 ) -> None:
     """`/hsperm user …`: ack with the progress line, then replace it with the report."""
-    if services.lookup is None:
+    svc = services(context)
+    if svc.lookup is None:
         ack(**lookup_not_configured_message().kwargs())
         return
     try:
@@ -231,9 +229,14 @@ def answer_user_command(
         query.email,
         slack_user=query.slack_user,
         ticket_id=query.ticket_id,
-        portal_id=query.portal_id or default_portal(services),
+        portal_id=query.portal_id or default_portal(svc),
     )
     ack(response_type="ephemeral", **progress.kwargs())
+    if not defer(context, _run_user_command, svc, query, respond, client, logger):
+        respond(replace_original=True, response_type="ephemeral", **busy_message().kwargs())
+
+
+def _run_user_command(services: Services, query: UserQuery, respond: Respond, client: WebClient, logger: Logger) -> None:
     try:
         email = query.email or slack_user_email(client, query.slack_user or "")
         message = lookup_reply(services, email, ticket_id=query.ticket_id, portal_id=query.portal_id, logger=logger)
@@ -266,51 +269,6 @@ def form_requires(view: dict[str, Any]) -> tuple[str, ...]:
     return tuple(str(name) for name in names if isinstance(name, str))
 
 
-def open_lookup_form(
-    services: Services,
-    record_id: str,
-    team_id: str,
-    channel: str | None,
-    trigger_id: str,
-    respond: Respond,
-    client: WebClient,
-    logger: Logger,
-) -> None:
-    if services.lookup is None:
-        respond(replace_original=False, **lookup_not_configured_message().kwargs())
-        return
-    try:
-        record = services.store.get_diagnosis(record_id, team_id)
-    except Exception:
-        logger.exception("could not load diagnosis %s for a lookup", record_id)
-        respond(replace_original=False, **problem_message().kwargs())
-        return
-    if record is None:
-        respond(
-            replace_original=False,
-            **notice_message(
-                "I can't find that diagnosis any more. Ask directly instead: "
-                "`/hsperm user ann@example.com ticket 123 portal 342871372`."
-            ).kwargs(),
-        )
-        return
-    diagnosis = record.diagnosis
-    view = lookup_modal(
-        portal_id=diagnosis.portal_id,
-        object_type=diagnosis.object_type,
-        requires=diagnosis.requires,
-        private_metadata=form_metadata(channel, diagnosis.requires),
-    )
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as exc:
-        logger.warning("could not open the lookup form: %s", exc.response.get("error"))
-        respond(
-            replace_original=False,
-            **notice_message("I couldn't open the form. Ask directly: `/hsperm user ann@example.com ticket 123`.").kwargs(),
-        )
-
-
 def form_values(view: dict[str, Any]) -> tuple[str, str, str]:
     values = (view.get("state") or {}).get("values") or {}
 
@@ -324,38 +282,71 @@ def form_values(view: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
-def register(app: App, services: Services) -> None:
-    def on_lookup_button(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        respond: Respond,
-        client: WebClient,
-        context: BoltContext,
-        logger: Logger,
-    ) -> None:
-        ack()
-        team_id = context.team_id or (body.get("team") or {}).get("id") or ""
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        record_id = str(action.get("value") or "")
-        open_lookup_form(services, record_id, team_id, channel, body.get("trigger_id") or "", respond, client, logger)
-
-    def on_lookup_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, logger: Logger) -> None:
-        query, errors = validate_lookup_form(*form_values(view))
-        if query is None:
-            ack(response_action="errors", errors=errors)
-            return
-        ack()
-        user = (body.get("user") or {}).get("id") or ""
-        message = lookup_reply(
-            services,
-            query.email or "",
-            ticket_id=query.ticket_id,
-            portal_id=query.portal_id,
-            required=form_requires(view),
-            logger=logger,
-        )
-        deliver_privately(client, origin_channel(view), user, message, message, logger)
-
+def register(app: App) -> None:
     app.action(ACTION_LOOKUP)(on_lookup_button)
     app.view(LOOKUP_MODAL_CALLBACK_ID)(on_lookup_submit)
+
+
+def on_lookup_button(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext,
+    logger: Logger,
+) -> None:
+    ack()
+    record_id, trigger_id = str(action.get("value") or ""), body.get("trigger_id") or ""
+    job = (services(context), origin(context), record_id, trigger_id, respond, client, logger)
+    if not defer(context, open_lookup_form, *job):
+        respond(replace_original=False, **busy_message().kwargs())
+
+
+def on_lookup_submit(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext, logger: Logger) -> None:
+    query, errors = validate_lookup_form(*form_values(view))
+    if query is None:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    defer(context, _answer_form, services(context), origin(context), query, form_requires(view), client, logger)
+
+
+def _answer_form(
+    services: Services, origin: Origin, query: UserQuery, requires: tuple[str, ...], client: WebClient, logger: Logger
+) -> None:
+    message = lookup_reply(
+        services, query.email or "", ticket_id=query.ticket_id, portal_id=query.portal_id, required=requires, logger=logger
+    )
+    deliver_privately(client, origin.channel_id, origin.user_id, message, message, logger)
+
+
+def open_lookup_form(
+    services: Services, origin: Origin, record_id: str, trigger_id: str, respond: Respond, client: WebClient,
+    logger: Logger,
+) -> None:
+    if services.lookup is None:
+        respond(replace_original=False, **lookup_not_configured_message().kwargs())
+        return
+    try:
+        record = services.store.get_diagnosis(record_id, origin.team_id)
+    except Exception:
+        logger.exception("could not load diagnosis %s for a lookup", record_id)
+        respond(replace_original=False, **problem_message().kwargs())
+        return
+    if record is None:
+        respond(replace_original=False, **notice_message(
+            "I can't find that diagnosis any more. Ask directly instead: "
+            "`/hsperm user ann@example.com ticket 123 portal 342871372`."
+        ).kwargs())
+        return
+    diagnosis = record.diagnosis
+    view = lookup_modal(
+        portal_id=diagnosis.portal_id,
+        object_type=diagnosis.object_type,
+        requires=diagnosis.requires,
+        private_metadata=form_metadata(origin.channel_id, diagnosis.requires),
+    )
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        logger.warning("could not open the lookup form: %s", exc.response.get("error"))
+        respond(
+            replace_original=False,
+            **notice_message("I couldn't open the form. Ask directly: `/hsperm user ann@example.com ticket 123`.").kwargs(),
+        )

@@ -7,41 +7,42 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from bot.blocks import SHORTCUT_CALLBACK_ID, diagnosis_message, no_error_message, problem_message
+from bot.messages.diagnosis import busy_message, diagnosis_message, no_error_message, problem_message
+from bot.messages.ids import SHORTCUT_CALLBACK_ID
 from bot.services import Services, message_text
+from handlers.context import Origin, defer, origin, services
 
 
-def register(app: App, services: Services) -> None:
-    def on_shortcut(ack: Ack, shortcut: dict[str, Any], respond: Respond, context: BoltContext, logger: Logger) -> None:
-        ack()
-        diagnose_message(services, shortcut, respond, context, logger)
-
+def register(app: App) -> None:
     app.shortcut(SHORTCUT_CALLBACK_ID)(on_shortcut)
 
 
-def diagnose_message(
-    services: Services, shortcut: dict[str, Any], respond: Respond, context: BoltContext, logger: Logger
-) -> None:
+def on_shortcut(ack: Ack, shortcut: dict[str, Any], respond: Respond, context: BoltContext, logger: Logger) -> None:
+    ack()
     message = shortcut.get("message") or {}
+    if not defer(context, diagnose_message, services(context), origin(context), message, respond, logger):
+        respond(**busy_message().kwargs())
+
+
+def diagnose_message(
+    services: Services, origin: Origin, message: dict[str, Any], respond: Respond, logger: Logger
+) -> None:
     try:
         diagnosis = services.diagnose(message_text(message))
         if not diagnosis.is_hubspot:
             respond(**no_error_message().kwargs())
             return
         record_id = services.remember(
-            context.team_id or (shortcut.get("team") or {}).get("id"),
+            origin.team_id,
             diagnosis,
             "shortcut",
-            user_id=(shortcut.get("user") or {}).get("id"),
-            channel_id=(shortcut.get("channel") or {}).get("id"),
+            user_id=origin.user_id,
+            channel_id=origin.channel_id,
             message_ts=message.get("ts"),
             thread_ts=message.get("thread_ts") or message.get("ts"),
         )
         reply = diagnosis_message(
-            diagnosis,
-            share_value=record_id,
-            lookup_available=services.lookup_available,
-            lookup_value=record_id,
+            diagnosis, share_value=record_id, lookup_available=services.lookup_available, lookup_value=record_id
         )
         respond(response_type="ephemeral", **reply.kwargs())
     except Exception:

@@ -6,7 +6,6 @@ channel it was never invited to), the answer comes as a DM from hsperm instead.
 
 from __future__ import annotations
 
-import json
 from logging import Logger
 from typing import Any
 
@@ -14,37 +13,24 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import (
-    MODAL_ACTION_ID,
-    MODAL_BLOCK_ID,
-    MODAL_CALLBACK_ID,
-    Message,
-    diagnosis_message,
-    no_error_message,
-    problem_message,
-)
+from bot.messages.diagnosis import diagnosis_message, no_error_message, problem_message
+from bot.messages.ids import MODAL_ACTION_ID, MODAL_BLOCK_ID, MODAL_CALLBACK_ID
+from bot.messages.mrkdwn import Message
 from bot.services import Services
+from handlers.context import Origin, defer, origin, services
 
 
-def register(app: App, services: Services) -> None:
-    def on_submit(
-        ack: Ack,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
-        logger: Logger,
-    ) -> None:
-        text = pasted_text(view)
-        if not text.strip():
-            ack(response_action="errors", errors={MODAL_BLOCK_ID: "Paste the error text first."})
-            return
-        ack()
-        user = (body.get("user") or {}).get("id") or ""
-        team_id = context.team_id or (body.get("team") or {}).get("id")
-        answer_form(services, text, user, team_id, origin_channel(view), client, logger)
-
+def register(app: App) -> None:
     app.view(MODAL_CALLBACK_ID)(on_submit)
+
+
+def on_submit(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext, logger: Logger) -> None:
+    text = pasted_text(view)
+    if not text.strip():
+        ack(response_action="errors", errors={MODAL_BLOCK_ID: "Paste the error text first."})
+        return
+    ack()
+    defer(context, answer_form, services(context), origin(context), text, client, logger)
 
 
 def pasted_text(view: dict[str, Any]) -> str:
@@ -52,33 +38,12 @@ def pasted_text(view: dict[str, Any]) -> str:
     return ((values.get(MODAL_BLOCK_ID) or {}).get(MODAL_ACTION_ID) or {}).get("value") or ""
 
 
-def origin_channel(view: dict[str, Any]) -> str | None:
-    """The channel a form was opened from, carried in private_metadata (`{"channel": …}`)."""
-    try:
-        channel = json.loads(view.get("private_metadata") or "{}").get("channel")
-    except (ValueError, AttributeError):
-        return None
-    return channel if isinstance(channel, str) and channel else None
-
-
-def answer_form(
-    services: Services,
-    text: str,
-    user: str,
-    team_id: str | None,
-    channel: str | None,
-    client: WebClient,
-    logger: Logger,
-) -> None:
+def answer_form(services: Services, origin: Origin, text: str, client: WebClient, logger: Logger) -> None:
     try:
         diagnosis = services.diagnose(text)
         if diagnosis.is_hubspot:
             record_id = services.remember(
-                team_id,
-                diagnosis,
-                "modal",
-                user_id=user,
-                channel_id=channel,
+                origin.team_id, diagnosis, "modal", user_id=origin.user_id, channel_id=origin.channel_id
             )
             lookup = {"lookup_available": services.lookup_available, "lookup_value": record_id}
             ephemeral = diagnosis_message(diagnosis, paste=text, share_value=record_id, **lookup)
@@ -88,7 +53,7 @@ def answer_form(
     except Exception:
         logger.exception("the /hsperm form failed")
         ephemeral = direct = problem_message()
-    deliver_privately(client, channel, user, ephemeral, direct, logger)
+    deliver_privately(client, origin.channel_id, origin.user_id, ephemeral, direct, logger)
 
 
 def deliver_privately(

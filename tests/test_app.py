@@ -7,10 +7,10 @@ from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.app import create_app
-from bot.blocks import ACTION_LOOKUP
 from bot.config import ConfigError, load_settings
+from bot.messages.ids import ACTION_LOOKUP
 from bot.server import check
-from bot.services import Services, build_services
+from bot.services import build_services
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, event_envelope, message_event
 from tests.test_slack_events import TICKET_ERROR
 
@@ -63,26 +63,15 @@ def _env(settings) -> dict[str, str]:
     }
 
 
-def test_a_lookup_service_adds_the_lookup_button_and_its_hook_runs(settings, fake_slack):
-    hooked: list[Services] = []
+def test_a_lookup_service_adds_the_lookup_button(settings, fake_slack):
     services = build_services(settings)
     services.lookup = object()
-    services.on_lookup_enabled = lambda app, svc: hooked.append(svc)
     app = create_app(settings, services=services)
-    assert hooked == [services]
     run_bolt_app(
         app, SocketModeRequest(type="events_api", envelope_id="e1", payload=event_envelope(message_event(TICKET_ERROR)))
     )
     [reply] = fake_slack.wait_for("chat.postMessage")
     assert ACTION_LOOKUP in reply.action_ids()
-
-
-def test_without_a_lookup_service_the_hook_is_not_called(settings):
-    called: list[int] = []
-    services = build_services(settings)
-    services.on_lookup_enabled = lambda app, svc: called.append(1)
-    create_app(settings, services=services)
-    assert called == []
 
 
 def test_check_reports_each_part(settings, fake_slack, capsys):
@@ -115,21 +104,3 @@ def test_serving_http_without_a_signing_secret_names_the_variable(fake_slack):
     settings = load_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": fake_slack.api_url}, dotenv=False)
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
         serve(settings)
-
-
-def test_background_replies_wait_for_acks_in_flight():
-    import threading
-    import time
-
-    from bot.services import AckGate
-
-    gate = AckGate()
-    gate.MAX_WAIT_SECONDS = 30  # long enough that only the ack finishing can release the reply
-    order: list[str] = []
-    with gate:
-        reply = threading.Thread(target=lambda: (gate.yield_to_acks(), order.append("reply")))
-        reply.start()
-        time.sleep(0.1)  # give the reply every chance to (wrongly) run first
-        order.append("ack")
-    reply.join(timeout=10)
-    assert order == ["ack", "reply"]

@@ -1,4 +1,15 @@
-"""The layering of DESIGN §1, checked: knowledge is pure, arrows point down, no import cycles."""
+"""The layering, checked: knowledge is pure, arrows point down, no import cycles, no huge modules.
+
+Layers, lowest first (a module may import its own package and anything in a lower layer):
+
+    knowledge                      the engine, rules and catalogues (pure)
+    bot.config, redact, facts, work   settings and small shared helpers
+    bot.hubspot, bot.store, bot.render HubSpot's API, persistence, terminal text
+    bot.lookup                     live lookup (uses bot.hubspot)
+    bot.messages, bot.services     Block Kit; what handlers are given
+    handlers                       Slack listeners
+    bot.app, bot.web, bot.server, bot.__main__   wiring and entry points
+"""
 
 from __future__ import annotations
 
@@ -51,13 +62,55 @@ def test_knowledge_is_pure() -> None:
             assert top == "knowledge" or top in KNOWLEDGE_ALLOWED, f"{name} imports {imported}"
 
 
+#: Lowest first. Each entry is a module or a package prefix.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("knowledge",),
+    ("bot.config", "bot.redact", "bot.facts", "bot.work"),
+    ("bot.hubspot", "bot.store", "bot.render"),
+    ("bot.lookup",),
+    ("bot.messages", "bot.services"),
+    ("handlers",),
+    ("bot.app",),
+    ("bot.web",),
+    ("bot.server",),
+    ("bot.__main__", "bot"),
+)
+#: Longer than this, a module must say at its top why it is one module.
+MAX_LINES = 400
+
+
+def _group(module: str) -> tuple[int, str]:
+    """(layer, the package or module that owns `module`)."""
+    for rank, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if module == prefix or module.startswith(prefix + "."):
+                return rank, prefix
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
 def test_arrows_point_down() -> None:
     for name, path in MODULES.items():
-        tops = {i.split(".")[0] for i in _imports(path)}
-        if name.startswith("knowledge"):
-            assert not tops & {"bot", "handlers"}, name
-        if name.startswith("bot") and name != "bot.app":
-            assert "handlers" not in tops, f"{name}: only bot/app.py wires handlers"
+        rank, owner = _group(name)
+        for imported in _imports(path):
+            if imported not in MODULES:
+                continue
+            their_rank, their_owner = _group(imported)
+            where = f"{name} (layer {rank}) imports {imported} (layer {their_rank})"
+            assert their_rank < rank or their_owner == owner, where
+
+
+def test_every_module_is_in_a_layer() -> None:
+    for name in MODULES:
+        _group(name)
+
+
+def test_long_modules_say_why_at_the_top() -> None:
+    for name, path in MODULES.items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") <= MAX_LINES:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        assert "lines" in doc, f"{name} has {text.count(chr(10))} lines and no reason for it in its docstring"
 
 
 def test_no_import_cycles() -> None:

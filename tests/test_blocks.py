@@ -7,19 +7,12 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.blocks import (
-    ACTION_LOOKUP,
-    ACTION_SHARE,
-    MAX_MESSAGE_BLOCKS,
-    clip_mrkdwn,
-    diagnose_modal,
-    diagnosis_message,
-    escape,
-    help_message,
-    home_view,
-    no_error_message,
-    untrusted,
-)
+from bot.messages.diagnosis import diagnosis_message, no_error_message
+from bot.messages.help import help_message
+from bot.messages.home import home_view
+from bot.messages.ids import ACTION_LOOKUP, ACTION_SHARE
+from bot.messages.modals import diagnose_modal
+from bot.messages.mrkdwn import MAX_MESSAGE_BLOCKS, clip_mrkdwn, escape, untrusted
 from bot.store import DiagnosisRecord
 from knowledge import ChecklistItem, Diagnosis
 

@@ -20,6 +20,7 @@ from bot.hubspot import (
     HubSpotScopeError,
     HubSpotUnavailable,
     recommend_scope,
+    redact_logs,
     scope_advice,
 )
 from tests.fakes.hubspot import (
@@ -362,16 +363,14 @@ def test_missing_scope_names_the_plain_scope_to_add(fake_hubspot):
     assert narrow not in str(exc)
 
 
-def test_missing_scope_body_goes_through_our_diagnosis(fake_hubspot):
+def test_missing_scope_error_keeps_the_redacted_body_for_services_to_read(fake_hubspot):
     narrow = "pat-na1-34343434-3434-4343-8343-343434343434"
     fake_hubspot.add_token(narrow, PORTAL, scopes=("tickets",))
     with client_for(fake_hubspot, access_token=narrow) as c, pytest.raises(HubSpotScopeError) as caught:
         c.find_owner_by_email("ann@example.com")
-    diagnosis = caught.value.diagnosis
-    assert diagnosis is not None
-    assert diagnosis.kind == "missing_scopes"
-    assert "crm.objects.owners.read" in diagnosis.requires
     assert caught.value.recommended == "crm.objects.owners.read"
+    assert "crm.objects.owners.read" in caught.value.body
+    assert narrow not in caught.value.body
 
 
 def test_other_403s_are_explained_without_scope_advice(hubspot_client, fake_hubspot):
@@ -430,6 +429,7 @@ def test_tokens_never_reach_the_logs(fake_hubspot, caplog):
     caplog.set_level(logging.DEBUG)
     fake_hubspot.add_token(OAUTH_TOKEN, PORTAL, kind="oauth")
     revoked = "pat-na1-99999999-9999-4999-8999-999999999999"
+    redact_logs([OAUTH_TOKEN, revoked])  # what wiring (build_services, the CLI) does at start-up
     with client_for(fake_hubspot, access_token=OAUTH_TOKEN) as c:
         c.token_info()  # the OAuth introspection path carries the token itself
         fake_hubspot.fault("/crm/v3/objects/tickets/123", 500, times=c.attempts)

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.hubspot import HubSpotClient, HubSpotConfigError
+from bot.hubspot import HubSpotClient, HubSpotConfigError, redact_logs
 from bot.lookup import (
     LookupInputError,
     LookupService,
@@ -472,6 +472,7 @@ def test_tokens_never_appear_in_reports_or_logs(fake_hubspot, caplog):
     fake_hubspot.fault("/settings/v3/users/teams", 500, times=None)
     narrow = "pat-na1-78787878-7878-4787-8787-787878787878"
     fake_hubspot.add_token(narrow, PORTAL, scopes=("settings.users.read",))
+    redact_logs([TOKEN, narrow])  # what wiring (build_services, the CLI) does at start-up
     outputs = []
     for token in (TOKEN, narrow):
         with service_for(fake_hubspot, access_token=token) as service:

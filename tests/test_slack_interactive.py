@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.blocks import ACTION_SHARE, MODAL_ACTION_ID, MODAL_BLOCK_ID, MODAL_CALLBACK_ID, SHORTCUT_CALLBACK_ID
+from bot.messages.ids import ACTION_SHARE, MODAL_ACTION_ID, MODAL_BLOCK_ID, MODAL_CALLBACK_ID, SHORTCUT_CALLBACK_ID
 from tests.fakes.slack import BOT_USER_ID, TEAM_ID, block_action, message_event
 from tests.test_slack_events import PAT, TICKET_ERROR
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from bot.blocks import (
+from bot.messages.ids import (
     ACTION_LOOKUP,
     LOOKUP_EMAIL_ACTION,
     LOOKUP_EMAIL_BLOCK,

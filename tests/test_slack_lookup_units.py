@@ -6,18 +6,6 @@ import json
 
 import pytest
 
-from bot.blocks import (
-    LOOKUP_EMAIL_BLOCK,
-    LOOKUP_PORTAL_BLOCK,
-    LOOKUP_TICKET_BLOCK,
-    MAX_MESSAGE_BLOCKS,
-    MAX_MESSAGE_CHARS,
-    MAX_SECTION_CHARS,
-    help_message,
-    lookup_modal,
-    lookup_progress_message,
-    lookup_report_message,
-)
 from bot.lookup import (
     AccessFacts,
     LookupService,
@@ -28,6 +16,11 @@ from bot.lookup import (
     TokenFacts,
     UserFacts,
 )
+from bot.messages.help import help_message
+from bot.messages.ids import LOOKUP_EMAIL_BLOCK, LOOKUP_PORTAL_BLOCK, LOOKUP_TICKET_BLOCK
+from bot.messages.lookup import lookup_progress_message, lookup_report_message
+from bot.messages.modals import lookup_modal
+from bot.messages.mrkdwn import MAX_MESSAGE_BLOCKS, MAX_MESSAGE_CHARS, MAX_SECTION_CHARS
 from handlers.commands import is_subcommand
 from handlers.lookup import (
     UsageError,

@@ -142,7 +142,7 @@ def test_serve_without_a_bot_token_names_the_variable(tmp_path):
 
 
 def test_manifest_matches_what_the_app_handles():
-    from bot.blocks import SHORTCUT_CALLBACK_ID
+    from bot.messages.ids import SHORTCUT_CALLBACK_ID
     from handlers.commands import COMMAND
 
     manifest = json.loads((REPO / "manifest.json").read_text())

@@ -1,0 +1,73 @@
+"""`python -m bot lookup`: the report on a terminal (or as JSON), one line on failure, no traceback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+from bot.hubspot import HubSpotConfigError, HubSpotError, redact_logs
+from bot.lookup.inputs import LookupInputError
+from bot.lookup.service import LookupService
+from bot.lookup.text import render_report_text
+from bot.redact import install_log_redaction, redact_values
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_cli(
+    settings: Settings,
+    *,
+    email: str,
+    ticket_id: str | None = None,
+    portal_id: str | None = None,
+    as_json: bool = False,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """`python -m bot lookup`: 0 report printed, 1 HubSpot/lookup failure, 2 usage or config problem."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    tokens = [settings.hubspot_access_token, *dict(settings.hubspot_portal_tokens).values()]
+
+    def fail(message: str, code: int) -> int:
+        print(f"hsperm lookup: {redact_values(message, tokens)}", file=err)
+        return code
+
+    if not settings.hubspot_configured:
+        return fail(
+            "no HubSpot token is configured: set HUBSPOT_ACCESS_TOKEN to hsperm's private app token "
+            "(or HUBSPOT_PORTAL_TOKENS=portalId=token,...).",
+            2,
+        )
+    _quiet_logging(settings, tokens)
+    service = LookupService.from_settings(settings)
+    try:
+        report = service.lookup(email, ticket_id=ticket_id, portal_id=portal_id)
+    except (LookupInputError, HubSpotConfigError) as exc:
+        return fail(str(exc), 2)
+    except HubSpotError as exc:
+        return fail(str(exc), 1)
+    except Exception as exc:  # a CLI prints one line, never a traceback
+        log.debug("lookup failed", exc_info=True)
+        return fail(f"unexpected error: {type(exc).__name__}: {exc}", 1)
+    finally:
+        service.close()
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), file=out)
+    else:
+        print(render_report_text(report), file=out)
+    return 0 if report.ok else 1
+
+
+def _quiet_logging(settings: Any, tokens: list[str | None]) -> None:
+    """The report already states every failure; logs on stderr only when LOG_LEVEL=DEBUG asks."""
+    root = logging.getLogger()
+    if not root.handlers:
+        level = logging.DEBUG if str(settings.log_level).upper() == "DEBUG" else logging.ERROR
+        logging.basicConfig(level=level, format="hsperm: %(levelname)s %(name)s: %(message)s")
+    install_log_redaction(tokens)
+    redact_logs(tokens)
