@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import bot.metrics as metrics
 from bot.config import Settings
 from bot.hubspot import redact_logs
 from bot.lookup import LookupService
@@ -44,7 +45,9 @@ class Services:
 
     def diagnose(self, text: str) -> Diagnosis:
         """The engine caps input itself; slicing first keeps a 40 MB paste from being copied around."""
-        return diagnose(text[: MAX_INPUT_CHARS + 1])
+        result = diagnose(text[: MAX_INPUT_CHARS + 1])
+        metrics.diagnosis_made(result.kind)
+        return result
 
     def answer_once(self, team_id: str, channel_id: str, thread_ts: str, diagnosis: Diagnosis) -> bool:
         """Claim the right to answer this error in this thread (shared by all instances)."""

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 #: Slack retries an event for about 6 minutes; a day of event ids is plenty and stays small.
 EVENT_RETENTION_SECONDS = 24 * 3600
+#: Signed requests older than this are refused by signature checking, so replays of older ones
+#: need no record (Slack's window is 5 minutes; one more for clock skew).
+REPLAY_WINDOW_SECONDS = 6 * 60
 #: How often one instance bothers to purge old event ids.
 PURGE_INTERVAL_SECONDS = 600
 
@@ -75,9 +78,23 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX diagnoses_team_created ON diagnoses (team_id, created_at)",
         ),
     ),
+    (
+        # Number 3 leaves 2 to the approvals tables; `migrate` applies every missing number, so
+        # the two can be merged and deployed in either order.
+        3,
+        (
+            # Digests of the signatures of signed commands, clicks and form posts seen in the last
+            # minutes: a replayed request is refused by the same atomic insert as events.
+            """CREATE TABLE seen_requests (
+                digest TEXT PRIMARY KEY,
+                received_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX seen_requests_received_at ON seen_requests (received_at)",
+        ),
+    ),
 )
 
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)
 
 
 class StoreError(RuntimeError):
@@ -181,17 +198,17 @@ class Store:
         """Bring the schema to SCHEMA_VERSION; safe when several instances start at once."""
         with self._migration_transaction() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            cur.execute("SELECT MAX(version) FROM schema_version")
-            current = cur.fetchone()[0] or 0
+            cur.execute("SELECT version FROM schema_version")
+            applied = {row[0] for row in cur.fetchall()}
             for version, statements in MIGRATIONS:
-                if version <= current:
+                if version in applied:
                     continue
                 for statement in statements:
                     cur.execute(statement)
                 cur.execute(self._sql("INSERT INTO schema_version (version) VALUES (?)"), (version,))
                 log.info("database migrated to schema version %s", version)
-                current = version
-        return current
+                applied.add(version)
+        return max(applied, default=0)
 
     def schema_version(self) -> int:
         with self._cursor() as cur:
@@ -213,14 +230,22 @@ class Store:
 
     def claim_event(self, event_id: str, now: float | None = None) -> bool:
         """True for the first delivery of `event_id` across all instances, False for repeats."""
+        return self._first_time(
+            "INSERT INTO processed_events (event_id, received_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING",
+            event_id,
+            now,
+        )
+
+    def claim_request(self, digest: str, now: float | None = None) -> bool:
+        """True the first time a signed request (by its signature's digest) is seen, False after."""
+        return self._first_time(
+            "INSERT INTO seen_requests (digest, received_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", digest, now
+        )
+
+    def _first_time(self, insert: str, key: str, now: float | None) -> bool:
         now = time.time() if now is None else now
         with self._cursor() as cur:
-            cur.execute(
-                self._sql(
-                    "INSERT INTO processed_events (event_id, received_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING"
-                ),
-                (event_id, now),
-            )
+            cur.execute(self._sql(insert), (key, now))
             won = cur.rowcount == 1
         self._maybe_purge(now)
         return won
@@ -251,7 +276,13 @@ class Store:
     def purge(self, older_than: float) -> int:
         with self._cursor() as cur:
             cur.execute(self._sql("DELETE FROM processed_events WHERE received_at < ?"), (older_than,))
-            return cur.rowcount
+            purged = cur.rowcount
+            # Slack refuses requests older than 5 minutes itself; digests only need that long.
+            cur.execute(
+                self._sql("DELETE FROM seen_requests WHERE received_at < ?"),
+                (max(older_than, time.time() - REPLAY_WINDOW_SECONDS),),
+            )
+            return purged
 
     def _maybe_purge(self, now: float) -> None:
         if now - self._last_purge < PURGE_INTERVAL_SECONDS or not self._purge_lock.acquire(blocking=False):

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import bot.metrics as metrics
+
 log = logging.getLogger(__name__)
 
 #: Threads for slow work. Each mostly waits on HubSpot or Slack; 8 keeps a burst of lookups from
@@ -63,6 +65,7 @@ class WorkQueue:
             if self._pending >= self._capacity:
                 raise Busy(f"{self._pending} jobs waiting")
             self._pending += 1
+        metrics.job_queued()
         try:
             self._pool.submit(self._run, job, args, kwargs)
         except RuntimeError:  # shut down
@@ -86,6 +89,7 @@ class WorkQueue:
             self._done()
 
     def _done(self) -> None:
+        metrics.job_finished()
         with self._idle:
             self._pending -= 1
             self._idle.notify_all()

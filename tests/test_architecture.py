@@ -3,8 +3,9 @@
 Layers, lowest first (a module may import its own package and anything in a lower layer):
 
     knowledge                      the engine, rules and catalogues (pure)
+    bot.metrics                    counters every layer may bump (imports nothing of hsperm)
     bot.config, redact, facts, work   settings and small shared helpers
-    bot.hubspot, bot.store, bot.render HubSpot's API, persistence, terminal text
+    bot.hubspot, bot.store, bot.render, bot.logs  HubSpot's API, persistence, terminal text, logging
     bot.lookup                     live lookup (uses bot.hubspot)
     bot.messages, bot.services     Block Kit; what handlers are given
     handlers                       Slack listeners
@@ -65,8 +66,9 @@ def test_knowledge_is_pure() -> None:
 #: Lowest first. Each entry is a module or a package prefix.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("knowledge",),
+    ("bot.metrics",),
     ("bot.config", "bot.redact", "bot.facts", "bot.work"),
-    ("bot.hubspot", "bot.store", "bot.render"),
+    ("bot.hubspot", "bot.store", "bot.render", "bot.logs"),
     ("bot.lookup",),
     ("bot.messages", "bot.services"),
     ("handlers",),

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+import bot.metrics as metrics
 from bot.hubspot.errors import HubSpotBadResponse, HubSpotError, HubSpotNotFound, HubSpotUnavailable
 from bot.hubspot.models import RateLimitStatus
 from bot.hubspot.tokens import Tokens
@@ -107,6 +108,7 @@ class Transport:
         portal_id: str | None = None,
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         json_body: Any = None,
+        form: Mapping[str, str] | None = None,
         what: str = "a HubSpot call",
         endpoint: str | None = None,
         auth: bool = True,
@@ -122,7 +124,8 @@ class Transport:
         if auth:
             self._hold_for_window(token, method, call.endpoint)
         for attempt in range(1, self.attempts + 1):
-            result, error, wait = self._attempt(method, path, params, json_body, headers, token, call, attempt)
+            body = {"data": form} if form is not None else {"json": json_body}
+            result, error, wait = self._attempt(method, path, params, body, headers, token, call, attempt)
             if error is None:
                 return result
             if wait is None or attempt == self.attempts:
@@ -137,7 +140,7 @@ class Transport:
         raise error
 
     def _attempt(
-        self, method: str, path: str, params: Any, json_body: Any, headers: dict[str, str], token: str, call: Call,
+        self, method: str, path: str, params: Any, body: dict[str, Any], headers: dict[str, str], token: str, call: Call,
         attempt: int,
     ) -> tuple[Any, HubSpotError | None, float | None]:
         """One HTTP exchange: (parsed body, None, None) or (None, error, seconds to wait or None)."""
@@ -145,10 +148,12 @@ class Transport:
             self._calls += 1
         try:
             response = self._session.request(
-                method, f"{self.base_url}{path}", params=params, json=json_body, headers=headers, timeout=self.timeout
+                method, f"{self.base_url}{path}", params=params, headers=headers, timeout=self.timeout, **body
             )
         except requests.RequestException as exc:
+            metrics.hubspot_call(call.endpoint, "network_error")
             return None, self._network_error(exc, call, attempt), self._backoff_wait(attempt)
+        metrics.hubspot_call(call.endpoint, response.status_code)
         self._remember_rate(token, response.headers)
         if response.status_code < 400:
             return self._parse(response, call), None, None
