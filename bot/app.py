@@ -44,19 +44,30 @@ WEB_API_TIMEOUT_SECONDS = 10
 REPLY_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update", "views.open", "views.publish"})
 
 
-class CountingWebClient(WebClient):
-    """Counts every reply hsperm sends through the Web API, and whether Slack took it."""
+def count_replies(client: WebClient) -> WebClient:
+    """Counts every reply sent through this client, and whether Slack took it.
 
-    def api_call(self, api_method: str, **kwargs: Any) -> Any:
+    Bolt builds a fresh WebClient for each request from the app's, so a subclass would be lost;
+    the request's client gets a counting `api_call` instead (every Web API method goes through it).
+    """
+    if getattr(client, "_hsperm_counted", False):
+        return client
+    plain = client.api_call
+
+    def api_call(api_method: str, **kwargs: Any) -> Any:
         if api_method not in REPLY_METHODS:
-            return super().api_call(api_method, **kwargs)
+            return plain(api_method, **kwargs)
         try:
-            response = super().api_call(api_method, **kwargs)
+            response = plain(api_method, **kwargs)
         except Exception:
             metrics.reply_sent(api_method, False)
             raise
         metrics.reply_sent(api_method, True)
         return response
+
+    client.api_call = api_call  # type: ignore[method-assign]
+    client._hsperm_counted = True  # type: ignore[attr-defined]
+    return client
 
 
 class CountingRespond:
@@ -81,7 +92,7 @@ class CountingRespond:
 
 def make_client(settings: Settings) -> WebClient:
     """A WebClient that rides out Slack's 429s and 5xx instead of failing the reply."""
-    return CountingWebClient(
+    return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=WEB_API_TIMEOUT_SECONDS,
@@ -171,6 +182,7 @@ def provide_context(services: Services) -> Callable[..., Any]:
 
     def middleware(context: BoltContext, body: dict[str, Any], next: Callable[[], Any]) -> Any:
         context[handlers_context.SERVICES] = services
+        count_replies(context.client)
         if context.response_url:
             context["respond"] = CountingRespond(context.respond)
         context[handlers_context.ORIGIN] = handlers_context.origin_from(context, body)

@@ -36,9 +36,11 @@ _RESPONSE_URL = re.compile(
     r"""(?i)(response_url["']?\s*[:=]\s*["']?|response_url%22%3A%22|response_url=)[^\s"'&,}]+"""
     r"""|https?:(?:\\?/){2}hooks\.slack\.com(?:\\?/)[^\s"'<>]+"""
 )
+WEBHOOK_LOGGER = "slack_sdk.webhook"
+_WEBHOOK_URL = re.compile(r"url: \S+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 #: Fields of `hsperm.request` lines, in the order the text format prints them.
-REQUEST_FIELDS = ("surface", "kind", "event_id", "team", "status", "latency_ms", "retry_num", "retry_reason", "outcome")
+REQUEST_FIELDS = ("surface", "kind", "event_id", "team", "status", "latency_ms", "retry_num", "retry_reason", "bytes")
 
 
 def scrub(text: str, known: Iterable[str] = ()) -> str:
@@ -63,6 +65,9 @@ class ScrubFilter(RedactingFilter):
         return scrub(text, self._known)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(WEBHOOK_LOGGER) and "url:" in str(record.msg):
+            # slack_sdk's webhook client logs the URL it posts to: always a response_url here.
+            record.msg, record.args = _WEBHOOK_URL.sub("url: [response_url]", record.getMessage()), None
         if record.exc_info and record.exc_info[1] is not None:
             # The whole traceback, not only the exception's message: frames can hold values too.
             record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -116,10 +116,8 @@ class HsPermWsgi:
         code = int(status.split()[0])
         metrics.request_rejected(reason.split(" (")[0].replace(" ", "_"))
         metrics.request_answered("unverified", code, time.monotonic() - started)
-        log_request(
-            {"surface": "unverified", "kind": reason, "status": code, "latency_ms": _ms(started)}, level=logging.WARNING
-        )
-        log.debug("refused request body size: %d bytes", size)
+        fields = {"surface": "unverified", "kind": reason, "status": code, "latency_ms": _ms(started), "bytes": size}
+        log_request(fields, level=logging.WARNING)
         return _plain(start_response, status, "invalid request\n" if code == 401 else status.split(" ", 1)[1].lower() + "\n")
 
     def _answer(
