@@ -257,6 +257,8 @@ def run_http(settings: Settings) -> int:
     """`python -m bot serve` in HTTP mode: the same app under gunicorn (gthread), bound to PORT."""
     from gunicorn.app.base import BaseApplication
 
+    made: list[str] = []
+
     class _Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{_bind_host(settings.host)}:{settings.port}")
@@ -265,8 +267,10 @@ def run_http(settings: Settings) -> int:
             self.cfg.set("timeout", 30)
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("loglevel", settings.log_level.lower())
-            self.cfg.set("on_starting", lambda server: metrics.prepare_multiprocess_dir())
+            # Workers' metrics in one directory, so /metrics sums them (see bot/metrics.py).
+            self.cfg.set("on_starting", lambda server: made.append(metrics.prepare_multiprocess_dir()))
             self.cfg.set("child_exit", lambda server, worker: metrics.worker_exited(worker.pid))
+            self.cfg.set("on_exit", lambda server: [metrics.remove_multiprocess_dir(path) for path in made])
 
         def load(self) -> LazyWsgi:
             # Built in the worker after the fork, like `gunicorn bot.web:app`.

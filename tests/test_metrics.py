@@ -118,21 +118,37 @@ def _listening_addresses(pid: int, port: int) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("workers", ["2"])
-def test_serve_binds_loopback_by_default_and_every_worker_reports_all_requests(fake_slack, tmp_path, workers):
+def _procfile_web() -> list[str]:
+    web = next(line for line in (REPO / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    return ["sh", "-c", web.split(":", 1)[1].strip()]
+
+
+@pytest.mark.parametrize(
+    ("command", "in_repo", "addresses"),
+    [
+        # `serve` binds HOST, loopback unless set; its gunicorn hooks live in bot/web.py.
+        ([sys.executable, "-m", "bot", "serve"], False, {"127.0.0.1"}),
+        # The Procfile binds every interface (Heroku routes to it) and gets the hooks from
+        # ./gunicorn.conf.py, which gunicorn reads from the working directory.
+        (_procfile_web(), True, {"0.0.0.0"}),  # noqa: S104 - what the Procfile binds, asserted
+    ],
+    ids=["serve", "procfile"],
+)
+def test_every_gunicorn_worker_reports_all_requests(fake_slack, tmp_path, command, in_repo, addresses):
     port = _free_port()
     env = {**os.environ, **bot_env(fake_slack, f"sqlite:///{tmp_path / 'hsperm.db'}"), "PORT": str(port),
-           "PYTHONPATH": str(REPO), "WEB_CONCURRENCY": workers}
+           "PYTHONPATH": str(REPO), "WEB_CONCURRENCY": "2"}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
     for name in ("HOST", "PROMETHEUS_MULTIPROC_DIR"):
         env.pop(name, None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
+        command, cwd=REPO if in_repo else tmp_path, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)
-        assert _listening_addresses(process.pid, port) == {"127.0.0.1"}
+        assert _listening_addresses(process.pid, port) == addresses
         sender = SlackSender(url, fake_slack)
         sent = 6
         for _ in range(sent):

@@ -316,12 +316,16 @@ class HubSpotClient:
                 correlation_id=refused.correlation_id,
                 portal_id=portal_id,
             )
-        hint = (
-            ""
-            if self.client_credentials
-            else " Set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET (your app's Auth settings) so hsperm can use "
-            "HubSpot's current introspection endpoint."
-        )
+        own = [e.message for e in undecided if isinstance(e, HubSpotTokenUnknown)]
+        if own:
+            hint = " " + own[0]
+        elif not self.client_credentials:
+            hint = (
+                " Set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET (your app's Auth settings) so hsperm can use "
+                "HubSpot's current introspection endpoint."
+            )
+        else:
+            hint = ""
         first = undecided[0] if undecided else None
         raise HubSpotTokenUnknown(
             f"hsperm could not tell what kind of token {setting} is{where}: HubSpot's token-info endpoints did "
