@@ -27,7 +27,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 import bot.logs as logs
 import bot.metrics as metrics
 from bot.config import Settings
-from bot.redact import redact
+from bot.redact import redact, redact_tree
 from bot.services import Services, build_services
 from handlers import actions, commands, home, lookup, messages, shortcuts, views
 from handlers import context as handlers_context
@@ -44,11 +44,13 @@ WEB_API_TIMEOUT_SECONDS = 10
 REPLY_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update", "views.open", "views.publish"})
 
 
-def count_replies(client: WebClient) -> WebClient:
-    """Counts every reply sent through this client, and whether Slack took it.
+def guard_replies(client: WebClient) -> WebClient:
+    """Every reply sent through this client is redacted one last time, and counted.
 
+    Redaction here catches a secret whatever path it took into a message (an engine field, a
+    HubSpot answer, a template), not only the pasted text the messages module already masks.
     Bolt builds a fresh WebClient for each request from the app's, so a subclass would be lost;
-    the request's client gets a counting `api_call` instead (every Web API method goes through it).
+    the request's client gets a guarded `api_call` instead (every Web API method goes through it).
     """
     if getattr(client, "_hsperm_counted", False):
         return client
@@ -58,7 +60,7 @@ def count_replies(client: WebClient) -> WebClient:
         if api_method not in REPLY_METHODS:
             return plain(api_method, **kwargs)
         try:
-            response = plain(api_method, **kwargs)
+            response = plain(api_method, **redact_tree(kwargs))
         except Exception:
             metrics.reply_sent(api_method, False)
             raise
@@ -70,8 +72,9 @@ def count_replies(client: WebClient) -> WebClient:
     return client
 
 
-class CountingRespond:
-    """Bolt's `respond` (a POST to the request's response_url), counted like Web API replies."""
+class GuardedRespond:
+    """Bolt's `respond` (a POST to the request's response_url), redacted and counted like Web API
+    replies."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -79,7 +82,7 @@ class CountingRespond:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         via = "response_url.delete" if kwargs.get("delete_original") else "response_url"
         try:
-            result = self._inner(*args, **kwargs)
+            result = self._inner(*redact_tree(args), **redact_tree(kwargs))
         except Exception:
             metrics.reply_sent(via, False)
             raise
@@ -182,9 +185,9 @@ def provide_context(services: Services) -> Callable[..., Any]:
 
     def middleware(context: BoltContext, body: dict[str, Any], next: Callable[[], Any]) -> Any:
         context[handlers_context.SERVICES] = services
-        count_replies(context.client)
+        guard_replies(context.client)
         if context.response_url:
-            context["respond"] = CountingRespond(context.respond)
+            context["respond"] = GuardedRespond(context.respond)
         context[handlers_context.ORIGIN] = handlers_context.origin_from(context, body)
         return next()
 

@@ -65,6 +65,23 @@ class Settings:
         return f"Settings({shown})"
 
     @property
+    def secret_values(self) -> list[str]:
+        """Every configured value that must never be shown, logged or stored."""
+        values = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.hubspot_access_token,
+            self.hubspot_client_secret,
+            self.metrics_token,
+            *self.hubspot_portal_tokens.values(),
+        ]
+        password = re.search(r"://[^:/@]+:([^@]+)@", self.database_url)
+        if password:
+            values.append(password.group(1))
+        return [v for v in values if v]
+
+    @property
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 

@@ -129,34 +129,18 @@ class TextFormatter(logging.Formatter):
         return escape_controls(line)
 
 
-def secret_values(settings: Settings) -> list[str]:
-    """Every configured value that must never be printed."""
-    values = [
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.slack_app_token,
-        settings.hubspot_access_token,
-        settings.hubspot_client_secret,
-        settings.metrics_token,
-        *settings.hubspot_portal_tokens.values(),
-    ]
-    password = re.search(r"://[^:/@]+:([^@]+)@", settings.database_url)
-    if password:
-        values.append(password.group(1))
-    return [v for v in values if v]
-
-
 def formatter_for(log_format: str) -> logging.Formatter:
     return TextFormatter() if log_format == "text" else JsonFormatter()
 
 
 def configure_logging(settings: Settings, *, stream: Any = None) -> ScrubFilter:
-    """Root handler on stderr (unless one exists), the chosen format, and scrubbing everywhere."""
+    """Root handler on stderr (unless one exists; always on `stream` when given), the chosen
+    format, and scrubbing on every root handler."""
     root = logging.getLogger()
-    if not root.handlers:
+    if stream is not None or not root.handlers:
         root.addHandler(logging.StreamHandler(stream or sys.stderr))
     root.setLevel(settings.log_level)
-    flt = ScrubFilter(secret_values(settings))
+    flt = ScrubFilter(settings.secret_values)
     for handler in root.handlers:
         for old in [f for f in handler.filters if isinstance(f, ScrubFilter)]:
             handler.removeFilter(old)

@@ -15,12 +15,21 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 from knowledge.secrets import find_secrets
 from knowledge.secrets import redact as redact_patterns
 
-__all__ = ["RedactingFilter", "find_secrets", "install_log_redaction", "redact", "redact_values"]
+__all__ = [
+    "RedactingFilter",
+    "find_secrets",
+    "install_log_redaction",
+    "redact",
+    "redact_tree",
+    "redact_values",
+    "remember_secrets",
+]
 
 
 _JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
@@ -80,9 +89,33 @@ def redact_values(text: str, values: Iterable[str | None]) -> str:
     return out
 
 
+#: This process's own secrets (its configured tokens), masked by `redact` wherever they appear;
+#: set once at wiring time by `remember_secrets`.
+_own_secrets: tuple[str, ...] = ()
+
+
+def remember_secrets(values: Iterable[str | None]) -> None:
+    """Make `redact` mask these values too (hsperm's settings: a paste may contain them)."""
+    global _own_secrets
+    _own_secrets = tuple(sorted({v for v in values if v and len(v) >= 8}, key=len, reverse=True))
+
+
 def redact(text: str) -> str:
-    """`text` with every secret the patterns recognise masked, in every reading (see above)."""
-    return redact_values(text, ())
+    """`text` with hsperm's own secrets and every secret the patterns recognise masked, in every
+    reading (see above)."""
+    return redact_values(text, _own_secrets)
+
+
+def redact_tree(value: Any) -> Any:
+    """Every string inside dicts, lists and tuples redacted: the last guard on what leaves hsperm
+    (Slack messages, stored diagnoses), whatever path a value took to get there."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_tree(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_tree(item) for item in value)
+    return value
 
 
 class RedactingFilter(logging.Filter):

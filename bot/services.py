@@ -16,6 +16,7 @@ import bot.metrics as metrics
 from bot.config import Settings
 from bot.hubspot import redact_logs
 from bot.lookup import LookupService
+from bot.redact import remember_secrets
 from bot.store import Store, open_store
 from bot.work import WorkQueue
 from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
@@ -102,6 +103,7 @@ def fingerprint(diagnosis: Diagnosis) -> str:
 def build_services(settings: Settings, *, store: Store | None = None) -> Services:
     """Open (and migrate) the store named by the settings unless one is given; add the HubSpot
     lookup when a token is configured (building it makes no network call)."""
+    remember_secrets(settings.secret_values)  # a paste may hold them: replies and rows mask them
     lookup = None
     if settings.hubspot_configured:
         redact_logs([settings.hubspot_access_token, *settings.hubspot_portal_tokens.values()])

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from bot.redact import redact_tree
 from knowledge import ChecklistItem, Diagnosis
 
 log = logging.getLogger(__name__)
@@ -327,7 +328,7 @@ class Store:
                     thread_ts,
                     source,
                     diagnosis.kind,
-                    json.dumps(diagnosis.to_dict(), ensure_ascii=False),
+                    json.dumps(redact_tree(diagnosis.to_dict()), ensure_ascii=False),
                     1 if public else 0,
                     time.time(),
                 ),
