@@ -65,6 +65,9 @@ def metrics() -> _Metrics:
     if _metrics is None:
         with _lock:
             if _metrics is None:
+                if MULTIPROC_ENV in os.environ and not os.environ[MULTIPROC_ENV].strip():
+                    # An empty value (a blank line in .env) would make every metric write to "".
+                    del os.environ[MULTIPROC_ENV]
                 _metrics = _Metrics()
     return _metrics
 

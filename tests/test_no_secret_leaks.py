@@ -215,3 +215,25 @@ def _debug_where(haystack: str, value: str) -> str:
         if i >= 0:
             return reading[max(0, i - 300): i + 80]
     return ""
+
+
+def test_pasted_mrkdwn_controls_never_reach_a_reply(slack_bot, fake_slack):
+    """The checklist templates render with autoescape off (mrkdwn, not HTML): a paste must still
+    not be able to ping a channel, mention someone or plant a link through any field."""
+    controls = ["<!channel>", "<!here>", "<!everyone>", "<@U0EVIL>", "<https://evil.example|HubSpot login>"]
+    paste = (
+        f"You do not have permissions to view object type ObjectTypeId{{legacyObjectType={controls[0]}}} in portal "
+        f"{PORTAL} (requires one of [{', '.join(controls)}, tickets-read]): Forbidden. correlationId={controls[1]}\n"
+        + json.dumps({"status": "error", "category": "MISSING_SCOPES", "correlationId": controls[2],
+                      "message": f"This app hasn't been granted all required scopes to make this call. {controls[3]}",
+                      "errors": [{"context": {"requiredGranularScopes": controls}}]})
+    )
+    slack_bot.post_event(message_event(paste))
+    slack_bot.post_command(paste)
+    fake_slack.wait_for("chat.postMessage")
+    fake_slack.wait_for("webhook")
+    out = json.dumps([c.params for c in fake_slack.replies()])
+    assert "HubSpot" in out
+    for control in controls:
+        assert control not in out and control.replace("|", "\\|") not in out
+    assert "<https://evil" not in out and "<!" not in out

@@ -210,3 +210,24 @@ def test_host_defaults_to_loopback_and_is_validated(fake_slack):
     with pytest.raises(ConfigError, match="HOST"):
         load_settings(bot_env(fake_slack, "sqlite:///x.db", HOST="0.0.0.0; rm -rf /"), dotenv=False)
 
+
+
+# -- SSRF: URLs in payloads are never fetched --------------------------------------------------------
+
+
+def test_file_and_link_urls_in_a_message_are_never_fetched(slack_bot, fake_slack, httpserver):
+    """hsperm reads a snippet's `preview` only: a file's `url_private` (or any URL in a paste) could
+    point inside the network hsperm runs in, so fetching it would be a server-side request forgery."""
+    httpserver.expect_request("/", method="GET").respond_with_data("internal")
+    internal = httpserver.url_for("/internal/admin")
+    event = message_event(f"{TICKET_ERROR}\nsee {internal} and <{internal}|the logs>", subtype="file_share")
+    event["files"] = [{
+        "id": "F0SSRF", "mode": "snippet", "filetype": "text", "preview": TICKET_ERROR,
+        "url_private": internal + "/private", "url_private_download": internal + "/download",
+        "permalink": internal + "/permalink", "thumb_360": internal + "/thumb",
+    }]
+    assert slack_bot.post_event(event).status_code == 200
+    [reply] = fake_slack.wait_for("chat.postMessage")
+    assert "HubSpot user permission" in reply.text
+    fake_slack.settle(quiet=0.3)
+    assert httpserver.log == []

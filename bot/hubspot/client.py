@@ -51,6 +51,8 @@ PAGE_LIMIT = 100
 MAX_PAGES = 200
 
 
+#: v3 introspection's `token_type_hint` for the tokens hsperm calls with (§4.2).
+_HINT = "access_token"
 #: Errors with which an introspection endpoint answers "not this kind of token" or "not here".
 _PROBE_ANSWERS = (HubSpotNotFound, HubSpotAuthError, HubSpotBadResponse, HubSpotForbiddenError, HubSpotTokenUnknown)
 
@@ -386,8 +388,7 @@ class HubSpotClient:
                 "POST",
                 endpoint,
                 portal_id=portal_id,
-                form={"client_id": client_id, "client_secret": client_secret, "token": token,
-                      "token_type_hint": "access_token"},
+                form={"client_id": client_id, "client_secret": client_secret, "token": token, "token_type_hint": _HINT},
                 what=what,
                 auth=False,
             )

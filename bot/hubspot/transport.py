@@ -189,7 +189,7 @@ class Transport:
 
     def _backoff_wait(self, attempt: int) -> float:
         base = self.backoff * (2 ** (attempt - 1))
-        return min(self.max_retry_wait, base * (0.5 + random.random() / 2))  # noqa: S311 (jitter)
+        return min(self.max_retry_wait, base * (0.5 + random.random() / 2))  # noqa: S311  # nosec B311  # jitter
 
     def _retry_wait(self, response: requests.Response, error: HubSpotError, attempt: int) -> float | None:
         """How long to wait before retrying this response, or None to give up now."""
