@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import bot.metrics as metrics
 from bot.config import Settings
 from bot.redact import RedactingFilter, redact_values
 
@@ -158,6 +159,24 @@ def log_request(fields: Mapping[str, Any], *, level: int = logging.INFO) -> None
     logging.getLogger(REQUEST_LOGGER).log(
         level, "%s %s -> %s", shown.get("surface", "request"), shown.get("kind", "-"), shown.get("status", "-"), extra=shown
     )
+
+
+def record_request(
+    body: Mapping[str, Any] | None, status: int, started: float, retry_num: Any = None, retry_reason: Any = None
+) -> None:
+    """The summary line and the request metrics for one answered Slack request (HTTP or Socket
+    Mode); `started` is the `time.monotonic()` at which it arrived."""
+    seconds = time.monotonic() - started
+    fields = describe(body)
+    retry = str(retry_num) if retry_num is not None else ""
+    fields.update(
+        status=status,
+        latency_ms=round(seconds * 1000, 1),
+        retry_num=int(retry) if retry.isdigit() else None,
+        retry_reason=retry_reason,
+    )
+    metrics.request_answered(fields["surface"], status, seconds)
+    log_request(fields, level=logging.INFO if status < 500 else logging.WARNING)
 
 
 def describe(body: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from slack_sdk.signature import SignatureVerifier
 import bot.metrics as metrics
 from bot.app import configure_logging, create_app
 from bot.config import Settings, load_settings
-from bot.logs import describe, log_request
+from bot.logs import log_request, record_request
 from bot.redact import redact
 from bot.services import Services, build_services
 
@@ -132,16 +132,13 @@ class HsPermWsgi:
         except ValueError:
             phrase = "Unknown"
         start_response(f"{response.status} {phrase}", out_headers)
-        fields = describe(request.body)
-        retry = (request.headers.get("x-slack-retry-num") or [None])[0]
-        fields.update(
-            status=response.status,
-            latency_ms=_ms(started),
-            retry_num=int(retry) if retry and retry.isdigit() else None,
-            retry_reason=(request.headers.get("x-slack-retry-reason") or [None])[0],
+        record_request(
+            request.body,
+            response.status,
+            started,
+            (request.headers.get("x-slack-retry-num") or [None])[0],
+            (request.headers.get("x-slack-retry-reason") or [None])[0],
         )
-        metrics.request_answered(fields["surface"], response.status, time.monotonic() - started)
-        log_request(fields, level=logging.INFO if response.status < 500 else logging.WARNING)
         return [body]
 
     # -- metrics -------------------------------------------------------------------------------

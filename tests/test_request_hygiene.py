@@ -231,3 +231,30 @@ def test_file_and_link_urls_in_a_message_are_never_fetched(slack_bot, fake_slack
     assert "HubSpot user permission" in reply.text
     fake_slack.settle(quiet=0.3)
     assert httpserver.log == []
+
+
+def test_socket_mode_requests_get_the_same_summary_line(fake_slack, log_lines):
+    from types import SimpleNamespace
+
+    from slack_sdk.socket_mode.request import SocketModeRequest
+
+    from bot.app import create_app
+    from bot.server import socket_mode_handler
+    from tests.fakes.slack import event_envelope
+
+    settings = load_settings({**bot_env(fake_slack, "sqlite:///:memory:"), "SLACK_APP_TOKEN": "xapp-1-A0-1-abc"},
+                             dotenv=False)
+    handler = socket_mode_handler(create_app(settings), settings.slack_app_token)
+    sent: list = []
+    client = SimpleNamespace(logger=logging.getLogger("hsperm.test.socket"), send_socket_mode_response=sent.append)
+    request = SocketModeRequest(type="events_api", envelope_id="env-1",
+                                payload=event_envelope(message_event(TICKET_ERROR), "EvSOCKETLOG"), retry_attempt=1,
+                                retry_reason="timeout")
+    try:
+        handler.handle(client, request)
+    finally:
+        handler.close()
+    assert [r.envelope_id for r in sent] == ["env-1"]  # acknowledged over the socket
+    [line] = [r for r in _request_lines(log_lines) if r.get("event_id") == "EvSOCKETLOG"]
+    assert (line["surface"], line["kind"], line["status"], line["retry_num"]) == ("event", "message", 200, 1)
+    fake_slack.wait_for("chat.postMessage")
