@@ -7,6 +7,11 @@ a lookup takes compared with one HubSpot call (the slowest single call, measured
 (issue 4): a warm lookup makes at most 3 calls, and its p95 stays under 3x the single-call time,
 which is only possible because independent calls run concurrently.
 
+Forensics (issue 11) is measured apart, in a world where hsperm's token may read the security log
+and the log holds a busy week (two pages): the extra calls a lookup costs with forensics on versus
+off, cold, warm (within the one-minute activity cache) and "a minute later" (the activity cache
+expired, names still cached), and the extra time as a ratio of the same lookups without it.
+
 Not a test: timings depend on the machine. It needs the dev requirements (the fake lives in tests/).
 """
 
@@ -23,7 +28,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.hubspot import HubSpotClient
 from bot.lookup import LookupService
-from tests.fakes.hubspot import BOB_OWNER, PORTAL, TOKEN, FakeHubSpot, standard_world
+from tests.fakes.hubspot import (
+    ALL_SCOPES,
+    ANN_USER,
+    BOB_OWNER,
+    BOB_USER,
+    FORENSICS_SCOPES,
+    PORTAL,
+    SUE_USER,
+    TOKEN,
+    FakeHubSpot,
+    ago,
+    stamp,
+    standard_world,
+)
 
 #: (email, ticket) pairs: a denied user, the owner, a super admin on an unassigned ticket, an owner
 QUESTIONS = [
@@ -122,6 +140,96 @@ def run(lookups: int, latency_ms: float) -> dict:
     }
 
 
+class StepClock:
+    """A monotonic clock the bench moves by hand, to expire the one-minute activity cache."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def busy_week(fake: FakeHubSpot, records: int = 300) -> None:
+    """A week of security records across the account: most about others, a few about Ann and Bob."""
+    fake.tokens[TOKEN].scopes = (*ALL_SCOPES, *FORENSICS_SCOPES)
+    about = [ANN_USER, BOB_USER, SUE_USER, "555", "556", "557"]
+    kinds = ["TEAM_USER_ADDED", "PRIVATE_APP_ACCESS_TOKEN_VIEW", "EXPORT", "TEAM_USER_DELETED"]
+    for index in range(records):
+        fake.add_security_event(
+            PORTAL,
+            kinds[index % len(kinds)],
+            stamp(ago(minutes=30 + index * 30)),
+            acting_user_id=SUE_USER if index % 2 else BOB_USER,
+            acting_email="sue@example.com" if index % 2 else "bob@example.com",
+            object_id=about[index % len(about)],
+        )
+    for user, email in ((ANN_USER, "ann@example.com"), (BOB_USER, "bob@example.com"), (SUE_USER, "sue@example.com")):
+        fake.add_login(PORTAL, user, email, stamp(ago(hours=3)))
+
+
+def forensics_calls(fake: FakeHubSpot, since: int) -> int:
+    """Calls forensics made after call number `since`: the activity endpoints and user-by-id names."""
+    made = fake.calls[since:]
+    return sum(
+        1
+        for c in made
+        if c.path.startswith("/account-info/")
+        or (c.path.startswith("/settings/v3/users/") and c.path.rsplit("/", 1)[1].isdigit())
+    )
+
+
+def forensics_phase(
+    client: HubSpotClient, fake: FakeHubSpot, lookups: int, *, forensics: bool, step: float | None
+) -> tuple[list[int], list[float]]:
+    """Forensics calls and seconds per lookup. `step=None`: a new service (cold caches) per lookup;
+    otherwise one warm service whose clock moves `step` seconds between lookups."""
+    clock = StepClock()
+    shared = LookupService(client, clock=clock, forensics=forensics) if step is not None else None
+    calls, times = [], []
+    try:
+        if shared is not None:
+            for email, ticket in QUESTIONS:  # warm every cache once
+                shared.lookup(email, ticket_id=ticket)
+        for i in range(lookups):
+            email, ticket = QUESTIONS[i % len(QUESTIONS)]
+            service = shared or LookupService(client, forensics=forensics)
+            clock.now += step or 0.0
+            before = len(fake.calls)
+            start = time.perf_counter()
+            report = service.lookup(email, ticket_id=ticket)
+            times.append(time.perf_counter() - start)
+            calls.append(forensics_calls(fake, before))
+            if shared is None:
+                service.close()
+            assert report.ok, report.problems
+    finally:
+        if shared is not None:
+            shared.close()
+    return calls, times
+
+
+def run_forensics(lookups: int, latency_ms: float) -> dict:
+    fake = standard_world(FakeHubSpot()).start()
+    busy_week(fake)
+    fake.latency = latency_ms / 1000
+    fake.rate_max = 1_000_000
+    client = HubSpotClient(access_token=TOKEN, base_url=fake.url)
+    phases = {"cold": None, "warm_within_a_minute": 1.0, "a_minute_later": 61.0}
+    result: dict = {"security_records_in_week": 300, "forensics_calls_per_lookup": {}, "p50_time_ratio_on_vs_off": {}}
+    try:
+        for name, step in phases.items():
+            on, on_t = forensics_phase(client, fake, lookups, forensics=True, step=step)
+            off, off_t = forensics_phase(client, fake, lookups, forensics=False, step=step)
+            assert max(off) == 0
+            result["forensics_calls_per_lookup"][name] = {"mean": round(statistics.mean(on), 2), "max": max(on)}
+            result["p50_time_ratio_on_vs_off"][name] = round(percentile(on_t, 50) / percentile(off_t, 50), 2)
+    finally:
+        client.close()
+        fake.stop()
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lookups", type=int, default=40)
@@ -129,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = run(args.lookups, args.latency_ms)
+    result["forensics"] = run_forensics(args.lookups, args.latency_ms)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0 if result["targets_met"] else 1
@@ -141,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{phase:<6} {s['calls_per_lookup_max']:>9} {s['calls_per_lookup_mean']:>10} {s['p50_ms']:>8} "
             f"{s['p95_ms']:>8} {s['p50_ratio']:>6} {s['p95_ratio']:>6}"
         )
+    f = result["forensics"]
+    print(f"forensics ({f['security_records_in_week']} security records in the week, token with the scope):")
+    print(f"  extra HubSpot calls per lookup: {f['forensics_calls_per_lookup']}")
+    print(f"  p50 time, forensics on / off: {f['p50_time_ratio_on_vs_off']}")
     verdict = "met" if result["targets_met"] else "MISSED"
     print(f"targets (warm: <= 3 calls, p95 < 3x the slowest single call): {verdict}")
     return 0 if result["targets_met"] else 1

@@ -12,33 +12,22 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
 import bot.logs as logs
 import bot.metrics as metrics
 from bot.config import Settings
 from bot.redact import redact, redact_tree
 from bot.services import Services, build_services
+from bot.slack_client import make_client
 from handlers import actions, commands, home, lookup, messages, shortcuts, views
 from handlers import context as handlers_context
 
 log = logging.getLogger(__name__)
-
-#: Listener threads. They parse, ack and hand slow work to `Services.work` (bot/work.py), so they
-#: are busy for milliseconds; 16 absorbs a burst without starting hundreds of threads.
-LISTENER_THREADS = 16
-WEB_API_TIMEOUT_SECONDS = 10
-
 
 #: Web API methods that put something in front of a person (counted as replies).
 REPLY_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update", "views.open", "views.publish"})
@@ -91,20 +80,6 @@ class GuardedRespond:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
-
-
-def make_client(settings: Settings) -> WebClient:
-    """A WebClient that rides out Slack's 429s and 5xx instead of failing the reply."""
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=WEB_API_TIMEOUT_SECONDS,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=1),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 def dedupe_events(services: Services) -> Callable[..., Any]:
@@ -205,8 +180,19 @@ class _OwnClientNotice(logging.Filter):
         return record.msg != self.MESSAGE
 
 
-def create_app(settings: Settings, *, client: WebClient | None = None, services: Services | None = None) -> App:
-    """Build the Bolt app with every hsperm listener registered; opens (and migrates) the store if needed."""
+def create_app(
+    settings: Settings,
+    *,
+    client: WebClient | None = None,
+    services: Services | None = None,
+    process_before_response: bool = False,
+) -> App:
+    """Build the Bolt app with every hsperm listener registered; opens (and migrates) the store if needed.
+
+    `process_before_response` runs each listener to its end before the response is returned (Bolt's
+    mode for function-as-a-service hosts; tests dispatch this way). Slow work still goes to the
+    work queue either way.
+    """
     services = services or build_services(settings)
     bolt_logger = logging.getLogger("slack_bolt.App")
     if not any(isinstance(f, _OwnClientNotice) for f in bolt_logger.filters):
@@ -216,7 +202,8 @@ def create_app(settings: Settings, *, client: WebClient | None = None, services:
         client=client or make_client(settings),
         signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=False,
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="hsperm-listener"),
+        listener_executor=services.listeners,
+        process_before_response=process_before_response,
     )
     app.use(rate_limit_notice)
     app.use(refuse_replays(services))

@@ -10,10 +10,11 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from bot.app import configure_logging, create_app, make_client
+from bot.app import configure_logging, create_app
 from bot.config import Settings
 from bot.logs import record_request
 from bot.redact import redact
+from bot.slack_client import make_client
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -54,50 +55,54 @@ def socket_mode_handler(app: App, app_token: str) -> Any:
 
 def check(settings: Settings) -> int:
     """`python -m bot check`: settings, database and Slack token, one line each; 0 when all pass."""
-    from slack_sdk.errors import SlackApiError
-
-    from bot.config import ConfigError
-    from bot.store import StoreError, open_store
-
     failures = 0
-
-    def report(ok: bool, what: str, detail: str) -> None:
-        nonlocal failures
+    for what, probe in (("settings", _check_settings), ("database", _check_database), ("slack", _check_slack)):
+        result = probe(settings)
+        if result is None:
+            continue
+        ok, detail = result
         failures += 0 if ok else 1
         print(f"{'ok  ' if ok else 'FAIL'} {what}: {redact(detail)}")
+    if settings.hubspot_configured:
+        print("ok   hubspot: credentials configured (live lookups are checked by `python -m bot lookup`)")
+    else:
+        print("info hubspot: no HUBSPOT_ACCESS_TOKEN; pasted errors work, live lookups are off")
+    return 0 if failures == 0 else 1
+
+
+def _check_settings(settings: Settings) -> tuple[bool, str]:
+    from bot.config import ConfigError
 
     try:
         settings.require_slack()
-        mode = "Socket Mode (SLACK_APP_TOKEN)" if settings.socket_mode else f"HTTP mode on port {settings.port}"
-        report(True, "settings", mode)
     except ConfigError as exc:
-        report(False, "settings", str(exc))
+        return False, str(exc)
+    return True, "Socket Mode (SLACK_APP_TOKEN)" if settings.socket_mode else f"HTTP mode on port {settings.port}"
+
+
+def _check_database(settings: Settings) -> tuple[bool, str]:
+    from bot.store import StoreError, open_store
 
     try:
         store = open_store(settings.database_url)
         try:
             store.ping()
-            report(True, "database", f"{store.url_for_logs} (schema version {store.schema_version()})")
+            return True, f"{store.url_for_logs} (schema version {store.schema_version()})"
         finally:
             store.close()
     except StoreError as exc:
-        report(False, "database", str(exc))
+        return False, str(exc)
 
-    if settings.slack_bot_token:
-        try:
-            auth = make_client(settings).auth_test()
-            report(
-                True,
-                "slack",
-                f"bot @{auth.get('user')} in workspace {auth.get('team')} ({auth.get('team_id')})",
-            )
-        except SlackApiError as exc:
-            report(False, "slack", f"auth.test failed: {exc.response.get('error')}")
-        except Exception as exc:
-            report(False, "slack", f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
 
-    if settings.hubspot_configured:
-        report(True, "hubspot", "credentials configured (live lookups are checked by `python -m bot lookup`)")
-    else:
-        print("info hubspot: no HUBSPOT_ACCESS_TOKEN; pasted errors work, live lookups are off")
-    return 0 if failures == 0 else 1
+def _check_slack(settings: Settings) -> tuple[bool, str] | None:
+    from slack_sdk.errors import SlackApiError
+
+    if not settings.slack_bot_token:
+        return None
+    try:
+        auth = make_client(settings).auth_test()
+    except SlackApiError as exc:
+        return False, f"auth.test failed: {exc.response.get('error')}"
+    except Exception as exc:
+        return False, f"cannot reach {settings.slack_api_url}: {type(exc).__name__}"
+    return True, f"bot @{auth.get('user')} in workspace {auth.get('team')} ({auth.get('team_id')})"

@@ -10,16 +10,21 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import bot.metrics as metrics
 from bot.config import Settings
+from bot.forensics import Forensics
 from bot.hubspot import redact_logs
 from bot.lookup import LookupService
+from bot.pasted_text import pasted_text
 from bot.redact import remember_secrets
+from bot.slack_files import SlackFiles
 from bot.store import Store, open_store
-from bot.work import WorkQueue
+from bot.work import LISTENER_THREADS, TrackedPool, WorkQueue
 from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
+from knowledge.extract import rate_limit_policy
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +37,40 @@ class Services:
     lookup: LookupService | None = None
     #: Where listeners send slow work (lookups, replies), so acks never wait behind it.
     work: WorkQueue = field(default_factory=WorkQueue)
+    #: The threads Bolt runs listeners on (bot.app passes it to Bolt); handlers never use it.
+    listeners: TrackedPool = field(default_factory=lambda: TrackedPool(LISTENER_THREADS, "hsperm-listener"))
+    #: Reads whole snippets and text files (files.info, downloads from Slack); built from settings if not given.
+    slack_files: SlackFiles | None = None
+
+    def __post_init__(self) -> None:
+        if self.slack_files is None:
+            self.slack_files = SlackFiles(self.settings.slack_api_url)
+
+    @property
+    def files(self) -> SlackFiles:
+        """Network work: call it after the ack, never in a matcher or middleware."""
+        assert self.slack_files is not None  # set by __post_init__
+        return self.slack_files
 
     @property
     def lookup_available(self) -> bool:
         return self.lookup is not None
 
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every request taken so far is fully handled (acked, then its slow work done).
+
+        Listeners first: they are what submits work. Used at shutdown, and by tests before they
+        assert that nothing (else) was sent.
+        """
+        return self.listeners.drain(timeout) and self.work.drain(timeout)
+
     def close(self) -> None:
         """Finish queued work, then release the HubSpot session, then the store nothing then needs."""
+        self.listeners.shutdown(wait=True)
         self.work.close()
         if self.lookup is not None:
             self.lookup.close()
+        self.files.close()
         self.store.close()
 
     def diagnose(self, text: str) -> Diagnosis:
@@ -49,6 +78,14 @@ class Services:
         result = diagnose(text[: MAX_INPUT_CHARS + 1])
         metrics.diagnosis_made(result.kind)
         return result
+
+    def explain_paste(self, diagnosis: Diagnosis, text: str, pasted_at: datetime | None = None) -> Forensics | None:
+        """What HubSpot's own records add to a pasted token or DAILY rate-limit error (security log,
+        API budget); None without a HubSpot token or when the paste is of another kind."""
+        if self.lookup is None:
+            return None
+        policy = rate_limit_policy(text[: MAX_INPUT_CHARS + 1]) if diagnosis.kind == "rate_limit" else None
+        return self.lookup.explain_paste(diagnosis, pasted_at=pasted_at, policy=policy)
 
     def answer_once(self, team_id: str, channel_id: str, thread_ts: str, diagnosis: Diagnosis) -> bool:
         """Claim the right to answer this error in this thread (shared by all instances)."""
@@ -68,21 +105,8 @@ class Services:
 
 
 def message_text(message: dict[str, Any]) -> str:
-    """All the text a person sees in a message: its text, attachments (alerting bots) and snippets."""
-    parts: list[str] = [message.get("text") or ""]
-    for attachment in message.get("attachments") or ():
-        if not isinstance(attachment, dict):
-            continue
-        body = [attachment.get(key) or "" for key in ("pretext", "title", "text")]
-        fields = [f for f in attachment.get("fields") or () if isinstance(f, dict)]
-        body += [f"{f.get('title') or ''}: {f.get('value') or ''}" for f in fields]
-        if not any(body):
-            body.append(attachment.get("fallback") or "")
-        parts.extend(body)
-    for file in message.get("files") or ():
-        if isinstance(file, dict) and file.get("preview"):
-            parts.append(file["preview"])
-    return "\n".join(part for part in parts if isinstance(part, str) and part)
+    """All the text a person sees in a message (text, blocks, attachments, file previews); no I/O."""
+    return pasted_text(message)
 
 
 def fingerprint(diagnosis: Diagnosis) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import bot.metrics as metrics
@@ -39,57 +39,83 @@ DEFAULT_WORKERS = 8
 DEFAULT_BACKLOG = 256
 
 
+#: Threads that run Bolt's listeners. They parse, ack and hand slow work to the work queue, so
+#: each is busy for milliseconds; 16 absorbs a burst without starting hundreds of threads.
+LISTENER_THREADS = 16
+
+
 class Busy(Exception):
     """The work queue is full; the request was acknowledged but its work was not accepted."""
 
 
-class WorkQueue:
-    def __init__(self, workers: int = DEFAULT_WORKERS, backlog: int = DEFAULT_BACKLOG, name: str = "hsperm-work") -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-        self._capacity = workers + backlog
+class TrackedPool(ThreadPoolExecutor):
+    """A thread pool that knows how many tasks are unfinished, so shutdown (and tests) can wait
+    for quiet instead of sleeping and hoping."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        super().__init__(max_workers=workers, thread_name_prefix=name)
         self._pending = 0
         self._idle = threading.Condition()
 
     @property
     def depth(self) -> int:
-        """Jobs submitted and not yet finished (running or waiting)."""
+        """Tasks submitted and not yet finished (running or waiting)."""
         return self._pending
 
-    def submit(self, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Run `job(*args, **kwargs)` on a work thread; raise `Busy` when the queue is full.
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._idle:
+            self._pending += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every submitted task has finished; True if it did within `timeout`."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def _finished(self, _future: Future[Any] | None) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+
+class WorkQueue(TrackedPool):
+    """The bounded pool for slow work; a job's failure is logged, never lost silently."""
+
+    def __init__(self, workers: int = DEFAULT_WORKERS, backlog: int = DEFAULT_BACKLOG, name: str = "hsperm-work") -> None:
+        super().__init__(workers, name)
+        self._capacity = workers + backlog
+        self._admit = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Run `fn(*args, **kwargs)` on a work thread; raise `Busy` when the queue is full.
 
         A job's exception is logged, never raised: by then the request was acknowledged, and the
         job itself is responsible for telling the user (handlers answer "hsperm hit a problem").
         """
-        with self._idle:
-            if self._pending >= self._capacity:
-                raise Busy(f"{self._pending} jobs waiting")
-            self._pending += 1
-        metrics.job_queued()
-        try:
-            self._pool.submit(self._run, job, args, kwargs)
-        except RuntimeError:  # shut down
-            self._done()
-            raise Busy("shutting down") from None
-
-    def drain(self, timeout: float | None = None) -> bool:
-        """Wait until every submitted job has finished; True if it did within `timeout`."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+        with self._admit:
+            if self.depth >= self._capacity:
+                raise Busy(f"{self.depth} jobs waiting")
+            metrics.job_queued()
+            try:
+                future = super().submit(_logged, fn, *args, **kwargs)
+            except RuntimeError:  # shut down
+                metrics.job_finished()
+                raise Busy("shutting down") from None
+            future.add_done_callback(lambda _: metrics.job_finished())
+            return future
 
     def close(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        self.shutdown(wait=wait, cancel_futures=not wait)
 
-    def _run(self, job: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        try:
-            job(*args, **kwargs)
-        except Exception:
-            log.exception("background job %s failed", getattr(job, "__name__", "job"))
-        finally:
-            self._done()
 
-    def _done(self) -> None:
-        metrics.job_finished()
-        with self._idle:
-            self._pending -= 1
-            self._idle.notify_all()
+def _logged(job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    try:
+        job(*args, **kwargs)
+    except Exception:
+        log.exception("background job %s failed", getattr(job, "__name__", "job"))

@@ -20,7 +20,7 @@ from bot.messages.help import help_message
 from bot.messages.modals import diagnose_modal
 from bot.services import Services
 from handlers.context import Origin, defer, origin, services
-from handlers.lookup import KEYWORDS, answer_user_command
+from handlers.lookup import KEYWORDS, answer_user_command, explain_paste
 
 COMMAND = "/hsperm"
 HELP_WORDS = {"help", "-h", "--help", "?", "h"}
@@ -103,3 +103,12 @@ def _diagnose_paste(services: Services, origin: Origin, text: str, respond: Resp
     except Exception:
         logger.exception("/hsperm failed")
         respond(**problem_message().kwargs())
+        return
+    explain_paste(
+        services,
+        diagnosis,
+        text,
+        None,
+        lambda m: respond(response_type="ephemeral", replace_original=False, **m.kwargs()),
+        logger,
+    )

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from logging import Logger
 from typing import Any
 
@@ -33,6 +35,7 @@ from bot.messages.ids import (
     LOOKUP_TICKET_BLOCK,
 )
 from bot.messages.lookup import (
+    forensics_message,
     lookup_failed_message,
     lookup_not_configured_message,
     lookup_progress_message,
@@ -44,6 +47,7 @@ from bot.messages.mrkdwn import Message
 from bot.services import Services
 from handlers.context import Origin, defer, origin, services
 from handlers.views import deliver_privately
+from knowledge import Diagnosis
 
 KEYWORDS = ("ticket", "portal")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
@@ -81,7 +85,29 @@ def parse_user_command(args: str) -> UserQuery:
     Accepts what Slack actually sends: `<mailto:a@b|a@b>`, `<@U123|ann>`, `<https://…|…>` around a
     ticket URL, `ticket=123`, `ticket: #123`. A ticket URL also gives the portal when none is named.
     """
-    words = _WORD.findall(args)
+    person, values = _person_and_keywords(_WORD.findall(args))
+    ticket_text = _unlink(values.get("ticket", "")).lstrip("#")
+    portal_text = values.get("portal")
+    if portal_text is None and (found := _PORTAL_IN_TICKET_URL.search(ticket_text)):
+        portal_text = found.group(1)
+    try:
+        ticket_id = normalize_ticket_id(ticket_text or None)
+        portal_id = normalize_portal_id(portal_text)
+        mention = _MENTION.fullmatch(person)
+        if mention:
+            return UserQuery(slack_user=mention.group(1), ticket_id=ticket_id, portal_id=portal_id)
+        if person.startswith("@"):
+            raise UsageError(
+                f"Slack sent {person} as plain text, so I can't tell who that is: pick the person from "
+                "Slack's @ list, or give their email."
+            )
+        return UserQuery(email=normalize_email(person), ticket_id=ticket_id, portal_id=portal_id)
+    except LookupInputError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _person_and_keywords(words: list[str]) -> tuple[str, dict[str, str]]:
+    """The one word that is not a keyword or its value, and each keyword's value (`k v` or `k=v`)."""
     person: str | None = None
     values: dict[str, str] = {}
     index = 0
@@ -105,25 +131,7 @@ def parse_user_command(args: str) -> UserQuery:
         values[key] = value
     if person is None:
         raise UsageError("Name the person: their HubSpot login email, or a Slack @mention.")
-
-    ticket_text = _unlink(values.get("ticket", "")).lstrip("#")
-    portal_text = values.get("portal")
-    if portal_text is None and (found := _PORTAL_IN_TICKET_URL.search(ticket_text)):
-        portal_text = found.group(1)
-    try:
-        ticket_id = normalize_ticket_id(ticket_text or None)
-        portal_id = normalize_portal_id(portal_text)
-        mention = _MENTION.fullmatch(person)
-        if mention:
-            return UserQuery(slack_user=mention.group(1), ticket_id=ticket_id, portal_id=portal_id)
-        if person.startswith("@"):
-            raise UsageError(
-                f"Slack sent {person} as plain text, so I can't tell who that is: pick the person from "
-                "Slack's @ list, or give their email."
-            )
-        return UserQuery(email=normalize_email(person), ticket_id=ticket_id, portal_id=portal_id)
-    except LookupInputError as exc:
-        raise UsageError(str(exc)) from None
+    return person, values
 
 
 def _unlink(text: str) -> str:
@@ -350,3 +358,38 @@ def open_lookup_form(
             replace_original=False,
             **notice_message("I couldn't open the form. Ask directly: `/hsperm user ann@example.com ticket 123`.").kwargs(),
         )
+
+
+# -- after a pasted error's checklist ----------------------------------------------------------
+
+
+def explain_paste(
+    services: Services,
+    diagnosis: Diagnosis,
+    text: str,
+    pasted_ts: str | None,
+    send: Callable[[Message], object],
+    logger: Logger,
+) -> None:
+    """Runs after the checklist was sent (never inside an ack): what HubSpot's records say changed.
+
+    A token error gets the security log's rotations, scope changes and uninstalls around the
+    paste's time; a DAILY 429 gets the account's budget. Nothing is sent for other kinds, without
+    a HubSpot token, or for a portal hsperm has no token for; a failure here is logged only, since
+    the person already has their answer.
+    """
+    try:
+        found = services.explain_paste(diagnosis, text, slack_time(pasted_ts))
+    except Exception:
+        logger.warning("reading HubSpot's records for a %s paste failed", diagnosis.kind, exc_info=True)
+        return
+    if found is not None and not found.empty:
+        send(forensics_message(found))
+
+
+def slack_time(ts: str | None) -> datetime | None:
+    """A Slack message ts (`1732789000.000200`) as a UTC time."""
+    try:
+        return datetime.fromtimestamp(float(ts or ""), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None

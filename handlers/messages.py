@@ -20,8 +20,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.messages.diagnosis import diagnosis_message, no_error_message, notice_message, problem_message
 from bot.messages.mrkdwn import Message
+from bot.pasted_text import has_pasted_content
 from bot.services import Services, message_text
 from handlers.context import defer, origin, services
+from handlers.lookup import explain_paste
 from knowledge import Diagnosis
 
 #: Subtypes that are a person (or an allowed bot) saying something new. Edits (message_changed),
@@ -48,7 +50,7 @@ def is_paste(event: dict[str, Any], context: BoltContext) -> bool:
     user = event.get("user")
     if not user or user == context.bot_user_id:
         return False
-    return bool(message_text(event).strip())
+    return has_pasted_content(event)
 
 
 def on_message(event: dict[str, Any], context: BoltContext, client: WebClient, logger: Logger) -> None:
@@ -110,17 +112,21 @@ def answer(services: Services, where: _Where, event: dict[str, Any], client: Web
 
 
 def _answer(services: Services, where: _Where, event: dict[str, Any], client: WebClient, logger: Logger) -> None:
-    text = message_text(event)
+    pasted = services.files.read_message(event, client)  # whole snippets and files: network, after the ack
+    text = pasted.text
     diagnosis, about_parent = services.diagnose(text), False
+    diagnosed, diagnosed_ts = text, where.ts  # what the answer is about, for HubSpot's records
     parent_ts = event.get("thread_ts")
     if not diagnosis.is_hubspot and where.mentioned and parent_ts and parent_ts != where.ts:
         # "@hsperm" under someone's paste: diagnose the message that started the thread.
         parent = _thread_parent(client, where, parent_ts, logger)
         if parent:
             diagnosis, about_parent = services.diagnose(parent), True
+            diagnosed, diagnosed_ts = parent, parent_ts
     if not diagnosis.is_hubspot:
         if where.asked:
-            _post(client, where, no_error_message(None if about_parent else text), logger)
+            note = pasted.unreadable_note and not about_parent and notice_message(pasted.unreadable_note)
+            _post(client, where, note or no_error_message(None if about_parent else text), logger)
         return
     # In a DM every message is its own question; elsewhere one answer per error per thread.
     claim_key = where.thread_ts or where.ts
@@ -132,6 +138,7 @@ def _answer(services: Services, where: _Where, event: dict[str, Any], client: We
         logger.info(
             "answered a %s error in %s (thread %s, rule %s)", diagnosis.kind, where.channel, claim_key, diagnosis.rule_id
         )
+        explain_paste(services, diagnosis, diagnosed, diagnosed_ts, lambda m: _post(client, where, m, logger), logger)
     else:
         # Nobody saw an answer, so a later paste of the same error deserves one.
         services.forget_answer(where.team_id, where.channel, claim_key, diagnosis)

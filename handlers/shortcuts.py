@@ -11,6 +11,7 @@ from bot.messages.diagnosis import busy_message, diagnosis_message, no_error_mes
 from bot.messages.ids import SHORTCUT_CALLBACK_ID
 from bot.services import Services, message_text
 from handlers.context import Origin, defer, origin, services
+from handlers.lookup import explain_paste
 
 
 def register(app: App) -> None:
@@ -27,8 +28,9 @@ def on_shortcut(ack: Ack, shortcut: dict[str, Any], respond: Respond, context: B
 def diagnose_message(
     services: Services, origin: Origin, message: dict[str, Any], respond: Respond, logger: Logger
 ) -> None:
+    text = message_text(message)
     try:
-        diagnosis = services.diagnose(message_text(message))
+        diagnosis = services.diagnose(text)
         if not diagnosis.is_hubspot:
             respond(**no_error_message().kwargs())
             return
@@ -48,3 +50,12 @@ def diagnose_message(
     except Exception:
         logger.exception("the message shortcut failed")
         respond(**problem_message().kwargs())
+        return
+    explain_paste(
+        services,
+        diagnosis,
+        text,
+        message.get("ts"),
+        lambda m: respond(response_type="ephemeral", replace_original=False, **m.kwargs()),
+        logger,
+    )

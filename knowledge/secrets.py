@@ -6,46 +6,70 @@ it, and never print it back. Patterns live in catalog/secrets.toml.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
 from knowledge.data import load_toml
-from knowledge.fastre import FastPattern
+from knowledge.linre import Match, Pattern, Text, as_text, compile_all, next_char
 
 
 @dataclass(frozen=True)
 class SecretPattern:
     kind: str
-    regex: FastPattern
+    regex: Pattern
     rotate: str
+    #: a match whose value starts with one of these is not this kind (RE2 has no lookahead)
+    value_unless: tuple[Pattern, ...] = ()
+
+    def finditer(self, text: Text) -> Iterator[Match]:
+        """Matches as Python's `re` would find them with `(?!unless)` before the value: a match
+        refused is retried one character further on, as a backtracking search would."""
+        named = "value" in self.regex.groupindex
+        pos = 0
+        while pos <= len(text.data):
+            match = self.regex.search(text, pos)
+            if match is None:
+                return
+            start, end = match.byte_span()
+            value = match.byte_span("value")[0] if named else start
+            if any(p.match(text, value) for p in self.value_unless):
+                pos = next_char(text.data, start)
+                continue
+            yield match
+            pos = end if end > start else next_char(text.data, end)
 
 
 @cache
 def secret_patterns() -> tuple[SecretPattern, ...]:
     entries = load_toml("catalog/secrets.toml")["secret"]
-    return tuple(SecretPattern(e["kind"], FastPattern(e["pattern"], 0), e["rotate"]) for e in entries)
+    return tuple(
+        SecretPattern(
+            e["kind"],
+            Pattern(e["pattern"], ignore_case=False, where=f"secret {e['kind']}", prefilter=False),
+            e["rotate"],
+            # the value's own flags, as a lookahead inside the pattern would have had
+            compile_all(
+                e.get("value_unless", ()),
+                ignore_case=e["pattern"].startswith("(?i)"),
+                where=f"secret {e['kind']} value_unless",
+                prefilter=False,
+            ),
+        )
+        for e in entries
+    )
 
 
-# One cheap gate on the lower-cased text: if none of these is present, no pattern can match.
-_GATE = re.compile(r"pat-|token|hapikey|bearer|xox|xapp-|secret|key")
+#: One cheap gate: if none of these is present, no pattern can match.
+_GATE = Pattern("pat-|token|hapikey|bearer|xox|xapp-|secret|key", where="secrets gate", prefilter=False)
 
 
-def find_secrets(text: str, low: str | None = None) -> tuple[str, ...]:
-    """Kinds of secrets in `text`, in catalogue order, each once. Never the values.
-
-    `low` is `text.lower()` when the caller already has it.
-    """
-    if not text:
+def find_secrets(text: str | Text) -> tuple[str, ...]:
+    """Kinds of secrets in `text`, in catalogue order, each once. Never the values."""
+    text = as_text(text)
+    if not text.data or _GATE.search(text) is None:
         return ()
-    low = text.lower() if low is None else low
-    if not _GATE.search(low):
-        return ()
-    found: list[str] = []
-    for pattern in secret_patterns():
-        if pattern.kind not in found and pattern.regex.search(text, low):
-            found.append(pattern.kind)
-    return tuple(found)
+    return tuple(p.kind for p in secret_patterns() if next(p.finditer(text), None) is not None)
 
 
 def rotation_advice(kinds: tuple[str, ...]) -> tuple[str, ...]:
@@ -53,20 +77,18 @@ def rotation_advice(kinds: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(by_kind[k] for k in kinds if k in by_kind)
 
 
-def _mask(kind: str):
-    def replace(match: re.Match[str]) -> str:
-        start, end = match.span("value") if "value" in match.re.groupindex else match.span()
-        whole = match.group(0)
-        offset = match.start()
-        return whole[: start - offset] + f"[REDACTED {kind}]" + whole[end - offset :]
-
-    return replace
-
-
 def redact(text: str) -> str:
     """`text` with every secret value replaced by `[REDACTED <kind>]`."""
-    if not text or not _GATE.search(text.lower()):
+    if not text or _GATE.search(text) is None:
         return text
     for pattern in secret_patterns():
-        text = pattern.regex.regex.sub(_mask(pattern.kind), text)
+        encoded = Text(text)
+        pieces: list[bytes] = []
+        done = 0
+        for match in pattern.finditer(encoded):
+            start, end = match.byte_span("value") if "value" in pattern.regex.groupindex else match.byte_span()
+            pieces += [encoded.data[done:start], f"[REDACTED {pattern.kind}]".encode()]
+            done = end
+        if pieces:
+            text = b"".join([*pieces, encoded.data[done:]]).decode("utf-8")
     return text

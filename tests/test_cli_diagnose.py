@@ -59,6 +59,7 @@ def test_dash_reads_stdin_and_not_hubspot_exits_zero() -> None:
         (("/nonexistent/paste.txt",), None, "cannot read /nonexistent/paste.txt"),
         ((str(REPO / "examples"),), None, "it is a directory"),
     ],
+    ids=["empty", "whitespace", "binary", "not-utf8", "missing-file", "directory"],
 )
 def test_bad_input_is_one_friendly_line_and_exit_2(args: tuple[str, ...], stdin: bytes | None, message: str) -> None:
     done = run(*args, stdin=stdin)

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from knowledge import diagnose
+from tests.checks import assert_well_formed_mrkdwn
 
 CASES = [
     # (id, text, kind, expected fields)
@@ -235,6 +236,7 @@ def test_family_variant(case_id: str, text: str, kind: str, fields: dict) -> Non
         assert getattr(result, name) == value, name
     assert result.summary
     assert result.checklist, "every HubSpot kind gets a checklist"
+    assert_well_formed_mrkdwn(result)
 
 
 @pytest.mark.parametrize(("case_id", "text"), NEGATIVES, ids=[c[0] for c in NEGATIVES])
@@ -244,8 +246,13 @@ def test_not_a_hubspot_error(case_id: str, text: str) -> None:
     assert result.checklist == ()
 
 
+def case(case_id: str) -> str:
+    """The text of the family case with this id."""
+    return next(text for cid, text, *_ in CASES if cid == case_id)
+
+
 def test_missing_scopes_recommends_plain_scope_over_sensitive_ones() -> None:
-    result = diagnose(CASES[4][1])
+    result = diagnose(case("python-sdk-missing-scopes-deals"))
     assert "add `crm.objects.deals.read`" in result.summary
     first = result.checklist[0].detail
     assert "`crm.objects.deals.read`" in first and "any one" in first
@@ -261,25 +268,25 @@ def test_all_of_scopes_keeps_every_scope() -> None:
 
 
 def test_epoch_expiry_explains_wrong_token_type() -> None:
-    result = diagnose(CASES[7][1])
+    result = diagnose(case("epoch-expiry-is-invalid"))
     assert "1970" in result.summary and "not that it expired" in result.summary
     assert "expired_token" in result.alternatives
 
 
 def test_hublet_error_names_the_right_data_centre() -> None:
-    result = diagnose(CASES[11][1])
+    result = diagnose(case("hublet-eu"))
     assert "`eu1`" in result.summary
     assert "app-eu1.hubspot.com" in result.checklist[0].detail
 
 
-@pytest.mark.parametrize("text", [CASES[16][1], CASES[17][1]])
-def test_not_found_and_validation_say_it_is_not_a_permission_problem(text: str) -> None:
-    result = diagnose(text)
+@pytest.mark.parametrize("case_id", ["object-not-found-v3", "property-doesnt-exist"])
+def test_not_found_and_validation_say_it_is_not_a_permission_problem(case_id: str) -> None:
+    result = diagnose(case(case_id))
     assert "not a permission problem" in result.summary
 
 
 def test_checklist_links_settings_only_when_portal_is_known() -> None:
-    with_portal = diagnose(CASES[0][1])
+    with_portal = diagnose(case("deal-permission"))
     without = diagnose("This oauth-token (xxx) does not have proper permissions! (requires any of [tickets-access])")
     joined = lambda d: " ".join(i.detail for i in d.checklist)  # noqa: E731
     assert "https://app.hubspot.com/settings/4410021/users" in joined(with_portal)
@@ -346,19 +353,23 @@ def test_more_family_variants(case_id: str, text: str, kind: str, fields: dict) 
 
 
 STATUS_SHAPES = [
-    ("requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: https://api.hubapi.com/crm/v3/objects/contacts",
+    # (id, text, status, kind)
+    ("python-requests",
+     "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: https://api.hubapi.com/crm/v3/objects/contacts",
      401, "invalid_token"),
-    ("HubSpot\\Client\\Crm\\Contacts\\ApiException: [403] Client error: `GET "
+    ("php-guzzle", "HubSpot\\Client\\Crm\\Contacts\\ApiException: [403] Client error: `GET "
      "https://api.hubapi.com/crm/v3/objects/contacts` resulted in a `403 Forbidden` response", 403, "missing_scopes"),
-    ("AxiosError: Request failed with status code 429 at https://api.hubapi.com/crm/v3/objects/deals/search",
+    ("node-axios",
+     "AxiosError: Request failed with status code 429 at https://api.hubapi.com/crm/v3/objects/deals/search",
      429, "rate_limit"),
-    ("hubspot sync: HTTP/1.1 502 Bad Gateway from api.hubapi.com", 502, "other_hubspot"),
-    ("HubSpot API error: 404 - {\"status\":\"error\",\"message\":\"resource not found\",\"correlationId\":"
+    ("log-line-502", "hubspot sync: HTTP/1.1 502 Bad Gateway from api.hubapi.com", 502, "other_hubspot"),
+    ("json-after-status",
+     "HubSpot API error: 404 - {\"status\":\"error\",\"message\":\"resource not found\",\"correlationId\":"
      "\"4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c7d\"}", 404, "not_found"),
 ]
 
 
-@pytest.mark.parametrize(("text", "status", "kind"), STATUS_SHAPES)
-def test_http_client_status_shapes(text: str, status: int, kind: str) -> None:
+@pytest.mark.parametrize(("case_id", "text", "status", "kind"), STATUS_SHAPES, ids=[c[0] for c in STATUS_SHAPES])
+def test_http_client_status_shapes(case_id: str, text: str, status: int, kind: str) -> None:
     result = diagnose(text)
     assert (result.status, result.kind) == (status, kind), result.rule_id

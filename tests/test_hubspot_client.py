@@ -244,17 +244,27 @@ def test_persistent_5xx_raises_unavailable_with_correlation_id(hubspot_client, f
     assert len(fake_hubspot.calls) == hubspot_client.attempts
 
 
-def test_slow_answer_beyond_the_read_timeout_is_retried_then_reported(hubspot_client, fake_hubspot):
-    fake_hubspot.fault("/crm/v3/objects/tickets/123", 200, delay=1.5, times=None, body={})
-    with pytest.raises(HubSpotUnavailable) as caught:
-        hubspot_client.get_ticket("123")
+#: A read timeout short enough that waiting it out three times costs the suite little.
+QUICK_TIMEOUT = (2.0, 0.1)
+
+
+def test_slow_answer_beyond_the_read_timeout_is_retried_then_reported(fake_hubspot, hubspot_sleeps):
+    fake_hubspot.fault("/crm/v3/objects/tickets/123", 200, delay=1.0, times=None, body={})
+    with (
+        client_for(fake_hubspot, sleeps=hubspot_sleeps, timeout=QUICK_TIMEOUT) as c,
+        pytest.raises(HubSpotUnavailable) as caught,
+    ):
+        c.get_ticket("123")
     assert "did not answer in time" in str(caught.value)
-    assert len(fake_hubspot.calls_to("/tickets/123")) == hubspot_client.attempts
+    assert len(fake_hubspot.calls_to("/tickets/123")) == c.attempts
+    assert len(hubspot_sleeps) == c.attempts - 1  # backed off between attempts, without sleeping
 
 
-def test_one_slow_answer_then_success(hubspot_client, fake_hubspot):
-    fake_hubspot.fault("/crm/v3/objects/tickets/123", 200, delay=1.5, body={})
-    assert hubspot_client.get_ticket("123").subject == "Refund request"
+def test_one_slow_answer_then_success(fake_hubspot, hubspot_sleeps):
+    fake_hubspot.fault("/crm/v3/objects/tickets/123", 200, delay=1.0, body={})
+    with client_for(fake_hubspot, sleeps=hubspot_sleeps, timeout=QUICK_TIMEOUT) as c:
+        assert c.get_ticket("123").subject == "Refund request"
+    assert len(fake_hubspot.calls_to("/tickets/123")) == 2
 
 
 def test_connection_refused_is_a_clear_unavailable(hubspot_sleeps):

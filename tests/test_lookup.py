@@ -197,6 +197,21 @@ def test_oauth_token_is_reported_as_oauth(fake_hubspot):
     assert report.can_view is False
 
 
+def test_a_scope_named_only_in_the_error_text_is_still_the_one_to_add(service, fake_hubspot):
+    """An older 403 shape: no structured scope list, only HubSpot's sentence naming the scope."""
+    body = {
+        "status": "error",
+        "message": "This oauth-token (pat-na1-xx) does not have proper permissions! "
+        "(requires any of [crm.objects.owners.read])",
+        "category": "MISSING_SCOPES",
+    }
+    fake_hubspot.fault("/crm/v3/owners", 403, body=body, times=None)
+    report = service.lookup("ann@example.com", ticket_id="123")
+    [problem] = [p for p in report.problems if p.step == "owner"]
+    assert problem.kind == "scope"
+    assert "add `crm.objects.owners.read`" in problem.message
+
+
 def test_missing_scope_on_hspermss_own_token_names_the_scope_and_keeps_other_facts(fake_hubspot):
     narrow = "pat-na1-56565656-5656-4565-8565-565656565656"
     fake_hubspot.add_token(narrow, PORTAL, scopes=("settings.users.read", "settings.users.teams.read"))
@@ -244,6 +259,7 @@ def test_unknown_ticket_is_not_a_permission_problem(service):
         ({"email": "ann@example.com", "ticket_id": "abc"}, "not a ticket id"),
         ({"email": "ann@example.com", "portal_id": "acme"}, "not a portal id"),
     ],
+    ids=["email", "ticket", "portal"],
 )
 def test_malformed_input_is_refused_before_any_call(service, fake_hubspot, kwargs, fragment):
     with pytest.raises(LookupInputError, match=fragment):
@@ -306,10 +322,11 @@ def test_a_failing_teams_call_leaves_the_other_facts(service, fake_hubspot):
     assert "#178590" in render_report_text(report)
 
 
-def test_a_timed_out_ticket_call_leaves_the_user_facts(service, fake_hubspot):
+def test_a_timed_out_ticket_call_leaves_the_user_facts(fake_hubspot):
     fake_hubspot.portal(PORTAL).permitted_users_available = False
-    fake_hubspot.fault("/crm/v3/objects/tickets/123", 200, delay=1.5, times=None, body={})
-    report = service.lookup("ann@example.com", ticket_id="123")
+    fake_hubspot.fault("/crm/v3/objects/tickets/123", 200, delay=1.0, times=None, body={})
+    with service_for(fake_hubspot, timeout=(2.0, 0.1)) as service:
+        report = service.lookup("ann@example.com", ticket_id="123")
     assert [p.step for p in report.problems] == ["ticket"]
     assert "did not answer in time" in report.problems[0].message
     assert report.user.user_id == ANN_USER

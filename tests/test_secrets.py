@@ -23,7 +23,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "kind", "value"), CASES)
+@pytest.mark.parametrize(("text", "kind", "value"), CASES, ids=[kind for _, kind, _ in CASES])
 def test_secret_is_reported_by_kind_and_never_echoed(text: str, kind: str, value: str) -> None:
     assert kind in find_secrets(text)
     result = diagnose(text)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from bot.hubspot.activity import ActivityEndpoints
 from bot.hubspot.errors import (
     HubSpotAuthError,
     HubSpotBadResponse,
@@ -57,7 +58,7 @@ _HINT = "access_token"
 _PROBE_ANSWERS = (HubSpotNotFound, HubSpotAuthError, HubSpotBadResponse, HubSpotForbiddenError, HubSpotTokenUnknown)
 
 
-class HubSpotClient:
+class HubSpotClient(ActivityEndpoints):
     """Thread-safe; one per process. Keyword arguments other than the tokens go to `Transport`."""
 
     def __init__(
@@ -208,10 +209,15 @@ class HubSpotClient:
         rows = self._results(data, what, "/settings/v3/users/teams")
         return self._shape(what, "/settings/v3/users/teams", lambda: [Team.from_api(r) for r in rows])
 
-    def find_owner_by_email(self, email: str, portal_id: str | None = None) -> Owner | None:
-        """The CRM owner for an email (§2), or None: not every user is an owner (and vice versa)."""
+    def find_owner_by_email(self, email: str, portal_id: str | None = None, *, archived: bool = False) -> Owner | None:
+        """The CRM owner for an email (§2), or None: not every user is an owner (and vice versa).
+
+        `archived=True` asks for archived owners: a removed or deactivated user's owner record is
+        archived and still holds the user id (`userIdIncludingInactive`).
+        """
         what = f"reading the CRM owner for {email}"
-        rows = self._get_paged("/crm/v3/owners", portal_id=portal_id, params={"email": email}, what=what)
+        params = {"email": email, **({"archived": "true"} if archived else {})}
+        rows = self._get_paged("/crm/v3/owners", portal_id=portal_id, params=params, what=what)
         owners = self._shape(what, "/crm/v3/owners", lambda: [Owner.from_api(r) for r in rows])
         matching = [o for o in owners if (o.email or "").lower() == email.lower()] or owners
         active = [o for o in matching if not o.archived]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.hubspot import HubSpotConfigError, HubSpotError, redact_logs
@@ -28,8 +29,13 @@ def run_cli(
     as_json: bool = False,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    make_service: Callable[[Settings], LookupService] = LookupService.from_settings,
 ) -> int:
-    """`python -m bot lookup`: 0 report printed, 1 HubSpot/lookup failure, 2 usage or config problem."""
+    """`python -m bot lookup`: 0 report printed, 1 HubSpot/lookup failure, 2 usage or config problem.
+
+    `make_service` builds the lookup service from the settings (tests pass one whose retry waits
+    are recorded instead of slept).
+    """
     out, err = stdout or sys.stdout, stderr or sys.stderr
     tokens = [settings.hubspot_access_token, *dict(settings.hubspot_portal_tokens).values()]
 
@@ -44,7 +50,7 @@ def run_cli(
             2,
         )
     _quiet_logging(settings, tokens)
-    service = LookupService.from_settings(settings)
+    service = make_service(settings)
     try:
         report = service.lookup(email, ticket_id=ticket_id, portal_id=portal_id)
     except (LookupInputError, HubSpotConfigError) as exc:

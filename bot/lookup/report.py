@@ -7,8 +7,10 @@ unknowns and notes come from `verdict.decide`.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from bot.forensics import Forensics
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ class PermissionReport:
     problems: list[Problem] = field(default_factory=list)
     links: dict[str, str] = field(default_factory=dict)
     checked_at: str = ""
+    #: what HubSpot's records say changed (security log, login history, API budget); a section
+    #: that could not be read says so in its gaps, which are unknowns, not problems
+    forensics: list[Forensics] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -132,7 +137,8 @@ class PermissionReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (tuples become lists); the `--json` output and what Slack code renders."""
-        data = json.loads(json.dumps(asdict(self)))
+        data = json.loads(json.dumps(asdict(replace(self, forensics=[]))))
+        data["forensics"] = [section.to_dict() for section in self.forensics]
         data["ok"] = self.ok
         return data
 

@@ -24,12 +24,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import bot.metrics as metrics
+from bot.forensics import Forensics
 from bot.hubspot import (
     HubSpotAuthError,
     HubSpotClient,
     HubSpotConfigError,
     HubSpotError,
     HubSpotNotFound,
+    HubSpotRateLimited,
     HubSpotScopeError,
     HubSpotTokenUnknown,
     HubSpotUser,
@@ -42,12 +44,14 @@ from bot.hubspot import (
 )
 from bot.lookup.cache import TTLCache
 from bot.lookup.facts import add_problem, links, portal_from_url, ticket_facts, token_facts, user_facts
+from bot.lookup.forensics import ForensicsReader, lookup_sections
 from bot.lookup.inputs import normalize_email, normalize_portal_id, normalize_ticket_id
 from bot.lookup.report import AccessFacts, PermissionReport
 from bot.lookup.verdict import decide
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from knowledge import Diagnosis
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,9 @@ class _Calls:
     ticket_obj: Ticket | None = None
     permitted: Future[PermittedUsers] | None = None
     ticket_owner: Future[Owner] | None = None
+    #: forensics reads, started as soon as what they need arrives (they never raise)
+    security: Future[Any] | None = None
+    logins: Future[Any] | None = None
 
 
 class LookupService:
@@ -82,12 +89,17 @@ class LookupService:
         *,
         clock: Callable[[], float] = time.monotonic,
         cache_ttl: float = DEFAULT_CACHE_TTL,
-        max_workers: int = 8,
+        max_workers: int = 10,
         owns_client: bool = False,
+        forensics: bool = True,
     ) -> None:
         self.client = client
         self._owns_client = owns_client
         self._cache = TTLCache(cache_ttl, clock)
+        #: HubSpot's records of what changed (security log, logins, API budget); `forensics=False`
+        #: leaves them out of lookups (the bench compares both)
+        self.forensics = ForensicsReader(client, clock=clock)
+        self._with_forensics = forensics
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hsperm-lookup")
 
     @classmethod
@@ -108,6 +120,7 @@ class LookupService:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self.forensics.clear_cache()
 
     # -- cached reads ---------------------------------------------------------------------------
 
@@ -171,6 +184,8 @@ class LookupService:
             calls = self._first_wave(email, ticket, portal)
             self._second_wave(report, calls)
             self._fill(report, calls, required_names)
+            if self._with_forensics:
+                self._add_forensics(report, calls)
         except Exception:
             metrics.lookup_done("failed")
             raise
@@ -197,7 +212,29 @@ class LookupService:
         )
         if ticket and portal:
             calls.permitted = pool.submit(self.client.permitted_users, portal, ticket)
+        if self._with_forensics:
+            # Each waits only on a call submitted before it, so the pool cannot starve.
+            calls.security = pool.submit(self._read_security, calls.token, portal)
+            calls.logins = pool.submit(self._read_logins, calls.user, calls.token, portal)
         return calls
+
+    @staticmethod
+    def _scopes(token_f: Future[TokenInfo]) -> tuple[str, ...] | None:
+        """hsperm's token scopes once known; None (try the read anyway) when token info failed."""
+        try:
+            return token_f.result().scopes
+        except HubSpotError:
+            return None
+
+    def _read_security(self, token_f: Future[TokenInfo], portal: str | None) -> Any:
+        return self.forensics.security_window(portal, self._scopes(token_f))
+
+    def _read_logins(self, user_f: Future[HubSpotUser], token_f: Future[TokenInfo], portal: str | None) -> Any:
+        try:
+            user = user_f.result()
+        except HubSpotError:
+            return None
+        return self.forensics.logins(user.id, user.first_name or user.display_name, portal, self._scopes(token_f))
 
     def _second_wave(self, report: PermissionReport, calls: _Calls) -> None:
         """Each dependent call starts as soon as what it needs arrives.
@@ -241,6 +278,35 @@ class LookupService:
                 f"Whether hsperm's token has {', '.join(required_names)}: its token info could not be read."
             )
         report.links = links(calls.hub_id, calls.token_info, calls.ticket_obj, calls.ticket)
+
+    def explain_paste(
+        self, diagnosis: Diagnosis, *, pasted_at: datetime | None = None, policy: str | None = None
+    ) -> Forensics | None:
+        """What HubSpot's records add to a pasted token error (or DAILY 429), or None."""
+        return self.forensics.explain_paste(diagnosis, self.token_info, pasted_at=pasted_at, policy=policy)
+
+    def _add_forensics(self, report: PermissionReport, calls: _Calls) -> None:
+        """What HubSpot's records say changed (`bot.lookup.forensics.lookup_sections`)."""
+
+        def former_user() -> Owner | None:
+            """A gone user's archived owner record still holds their user id."""
+            owner = calls.owner.result()
+            if owner is None or not owner.user_id:
+                owner = self.client.find_owner_by_email(calls.email, calls.portal, archived=True)
+            return owner
+
+        report.forensics.extend(
+            lookup_sections(
+                self.forensics,
+                report,
+                portal=calls.portal,
+                token=calls.token_info,
+                window=calls.security.result() if calls.security else None,
+                logins=calls.logins.result() if calls.logins else None,
+                former_user=former_user,
+                daily_limit=_hit_daily_limit(calls),
+            )
+        )
 
     def _access(self, report: PermissionReport, calls: _Calls) -> AccessFacts | None:
         """HubSpot's per-record answer for this user, or why there is none."""
@@ -296,6 +362,16 @@ class LookupService:
         except HubSpotError as exc:
             add_problem(report, step, exc)
             return None
+
+def _hit_daily_limit(calls: _Calls) -> bool:
+    futures = (calls.token, calls.user, calls.owner, calls.roles, calls.teams, calls.ticket_call, calls.ticket_owner)
+    for future in futures:
+        if future is not None and future.done():
+            exc = future.exception()
+            if isinstance(exc, HubSpotRateLimited) and exc.policy == "DAILY":
+                return True
+    return False
+
 
 def _with_verdict(report: PermissionReport) -> PermissionReport:
     verdict = decide(report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.forensics import Forensics
 from bot.lookup.report import AccessFacts, PermissionReport, TicketFacts, TokenFacts, UserFacts
 
 TOKEN_KINDS = {"private_app": "private app / service key", "oauth": "OAuth access token"}
@@ -29,6 +30,7 @@ def render_report_text(report: PermissionReport) -> str:
         _ticket(report.ticket),
         _access(report.access),
         _token(report.token),
+        *(_forensics(section) for section in report.forensics),
         _bullets("What the API cannot tell", report.unknowns),
         _bullets("Notes", report.notes),
         _problems(report),
@@ -109,6 +111,11 @@ def _token(token: TokenFacts | None) -> list[str]:
     if token.has_required is not None:
         lines.append(_row("Has one", f"yes ({', '.join(token.granted)})" if token.has_required else "no"))
     return lines
+
+
+def _forensics(section: Forensics) -> list[str]:
+    title = section.title + (f", {section.scope_note}" if section.scope_note else "")
+    return _bullets(title, section.lines())
 
 
 def _bullets(title: str, items: list[str]) -> list[str]:

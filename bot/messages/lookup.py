@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, SectionBlock
 
+from bot.forensics import Forensics
 from bot.lookup import PermissionReport, TicketFacts, TokenFacts, UserFacts
 from bot.messages.help import lookup_usage
 from bot.messages.ids import LOOKUP_SETTING
@@ -173,6 +174,32 @@ def _token_line(token: TokenFacts | None) -> str | None:
     return "\n".join(lines)
 
 
+def forensics_text(section: Forensics) -> str:
+    """One forensics section as mrkdwn: names and emails in it came from HubSpot, so each line is
+    escaped; a record's link is shown only when it is a plain https URL. The first findings are
+    shown, then every gap (what is unknown matters as much), within one section's 3000 characters."""
+    lines = []
+    for finding in section.findings:
+        line = untrusted(finding.line, 350)
+        link = _link(finding.link, "in HubSpot")
+        lines.append(f"{line} ({link})" if link else line)
+    gaps = [f"• :grey_question: {untrusted(gap.text, 260)}" for gap in section.gaps[:3]]
+    head = f"*{untrusted(section.title, 200)}*"
+    if section.scope_note:
+        head += f" · {untrusted(section.scope_note, 200)}"
+    return "\n".join([head, *([_bullets(lines)] if lines else []), *gaps])
+
+
+def forensics_message(part: Forensics) -> Message:
+    """A follow-up under a pasted error's checklist: what HubSpot's own records say changed."""
+    first = part.lines()[0] if part.lines() else part.title
+    blocks = (
+        section(forensics_text(part)),
+        context("hsperm · from HubSpot's own records (security activity log, API usage)"),
+    )
+    return Message(text=clip_mrkdwn("hsperm: " + untrusted(first, 600), 300), blocks=blocks)
+
+
 def _bullets(items: Sequence[str]) -> str:
     """Already-safe mrkdwn lines as a list, the first few only."""
     shown = [f"• {item}" for item in items[:_MAX_REPORT_ITEMS]]
@@ -199,6 +226,8 @@ def lookup_report_message(report: PermissionReport) -> Message:
     for line in (_access_line(report), _token_line(report.token)):
         if line:
             blocks.append(section(line))
+    for part in report.forensics:
+        blocks.append(section(forensics_text(part)))
     if report.unknowns:
         # The link goes first: it is the one thing to act on, and survives any clipping.
         text = "*What the API cannot tell*"

@@ -1,9 +1,10 @@
 """A fake HubSpot API: a real HTTP server on 127.0.0.1 that hsperm's client talks to in tests.
 
 Responses follow the shapes in `reference/hubspot_api.md` (users §1.2, owners §2, tickets §3,
-token info §4, errors §5, permitted-users §6.4). The server checks the Bearer token and the
-token's scopes like HubSpot does (403 MISSING_SCOPES naming the alternatives), records every
-call, and injects faults on demand: 429 with Retry-After, 5xx, slow answers, garbage bodies.
+token info §4, errors §5, permitted-users §6.4, account activity, API usage and seats §9). The
+server checks the Bearer token and the token's scopes like HubSpot does (403 MISSING_SCOPES
+naming the alternatives), records every call, and injects faults on demand: 429 with
+Retry-After, 5xx, slow answers, garbage bodies.
 
 Loaded as a pytest plugin from tests/conftest.py; the bench imports `FakeHubSpot` and
 `standard_world` directly.
@@ -17,11 +18,14 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+
+from tests.fakes.serving import Serving
 
 ALL_SCOPES = (
     "settings.users.read",
@@ -37,7 +41,15 @@ SCOPES_NEEDED: dict[str, tuple[str, ...]] = {
     "teams": ("settings.users.teams.read",),
     "owners": ("crm.objects.owners.read", "automation"),
     "tickets": ("tickets.highly_sensitive.v2", "tickets.sensitive.v2", "tickets"),
+    # account activity (§9): security log, login history, audit log; API usage; seats
+    "activity": ("account-info.security.read",),
+    "usage": ("oauth",),
+    "seats": ("settings.billing.write",),
 }
+#: The extra scopes forensics reads with; tokens get them only when a test asks (`FORENSICS_SCOPES`).
+FORENSICS_SCOPES = ("account-info.security.read", "settings.billing.write")
+#: `limit` above this is refused by the activity endpoints (their spec: "Max value of limit is 200").
+ACTIVITY_MAX_LIMIT = 200
 
 STAMP = "2026-11-02T10:15:00.000Z"
 
@@ -66,6 +78,10 @@ class Fault:
     delay: float = 0.0
     times: int | None = 1
     method: str | None = None
+    #: wait for this event before answering (proves a caller did not wait for the answer)
+    gate: threading.Event | None = None
+    #: after the delay or gate, give the real answer instead of `status`/`body`
+    passthrough: bool = False
 
 
 @dataclass
@@ -93,6 +109,18 @@ class Portal:
     permitted: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     permitted_users_available: bool = True
     ticket_urls: bool = True
+    #: security activity records (`HydratedCriticalAction`), login records (`PublicLoginAudit`)
+    security_events: list[dict[str, Any]] = field(default_factory=list)
+    logins: list[dict[str, Any]] = field(default_factory=list)
+    #: audit log records (`PublicApiUserActionEvent`); served only when `enterprise`
+    audit_events: list[dict[str, Any]] = field(default_factory=list)
+    enterprise: bool = False
+    #: False: the security and login endpoints answer 403 as for an account without the feature
+    activity_available: bool = True
+    #: rows of the private apps' daily usage; None: the endpoint answers as the spec's example
+    api_usage: list[dict[str, Any]] | None = None
+    #: `PublicSeat` rows
+    seats: list[dict[str, Any]] = field(default_factory=list)
 
 
 class FakeHubSpot:
@@ -117,7 +145,7 @@ class FakeHubSpot:
         self._lock = threading.Lock()
         self._window: list[float] = []
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: Serving | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -130,16 +158,13 @@ class FakeHubSpot:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._server.block_on_close = False
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-hubspot", daemon=True
-        )
-        self._thread.start()
+        self._serving = Serving(self._server, "fake-hubspot")
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        if self._serving:
+            self._serving.stop()
+            self._serving = None
             self._server = None
 
     @property
@@ -223,6 +248,16 @@ class FakeHubSpot:
                 }
             )
 
+    def remove_user(self, hub_id: str, user_id: str) -> None:
+        """The user is gone from Settings; HubSpot archives their owner record, which keeps the
+        user id only in `userIdIncludingInactive`."""
+        portal = self.portal(hub_id)
+        portal.users.pop(user_id, None)
+        for owner in portal.owners:
+            if owner.get("userIdIncludingInactive") == int(user_id):
+                owner["archived"] = True
+                owner.pop("userId", None)
+
     def add_ticket(
         self,
         hub_id: str,
@@ -246,11 +281,82 @@ class FakeHubSpot:
             portal.permitted[ticket_id] = {"VIEW": list(view), "EDIT": list(edit or ())}
 
     def fault(self, match: str, status: int = 500, **kw: Any) -> Fault:
-        """Answer the next matching call(s) with this fault instead of the real answer."""
+        """Answer the next matching call(s) with this fault instead of the real answer (or, with
+        `passthrough=True`, with the real answer once its `delay` or `gate` has passed)."""
         fault = Fault(match=match, status=status, **kw)
         with self._lock:
             self.faults.append(fault)
         return fault
+
+    def add_security_event(
+        self,
+        hub_id: str,
+        type: str,
+        at: str,
+        *,
+        acting_user_id: str | int | None,
+        acting_email: str | None = None,
+        object_id: str | None = None,
+        info_url: str | None = None,
+    ) -> dict[str, Any]:
+        """A security activity record as the spec's `HydratedCriticalAction` example has it."""
+        portal = self.portal(hub_id)
+        record: dict[str, Any] = {
+            "id": str(5432653 + len(portal.security_events)),
+            "type": type,
+            "createdAt": at,
+            "userId": int(acting_user_id) if acting_user_id is not None else None,
+            "actingUser": acting_email,
+            "objectId": object_id,
+            "infoUrl": info_url or f"app.hubspot.com/settings/{hub_id}/users",
+            "ipAddress": "45.56.67.89",
+            "location": "Dublin, Ireland",
+            "countryCode": "ie",
+            "regionCode": "d",
+        }
+        portal.security_events.append({k: v for k, v in record.items() if v is not None})
+        return record
+
+    def add_login(self, hub_id: str, user_id: str, email: str, at: str, *, succeeded: bool = True) -> None:
+        """A login history record as the spec's `PublicLoginAudit` example has it."""
+        portal = self.portal(hub_id)
+        portal.logins.append(
+            {
+                "id": str(7000000 + len(portal.logins)),
+                "loginAt": at,
+                "loginSucceeded": succeeded,
+                "userId": int(user_id),
+                "email": email,
+                "ipAddress": "45.56.67.89",
+                "location": "Dublin, Ireland",
+                "countryCode": "ie",
+                "regionCode": "d",
+                "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+            }
+        )
+
+    def set_daily_usage(
+        self, hub_id: str, current: int, limit: int, *, collected_at: str, resets_at: str
+    ) -> None:
+        """The private apps' daily usage (§5.6 shape)."""
+        self.portal(hub_id).api_usage = [
+            {
+                "name": "private-apps-api-calls-daily",
+                "usageLimit": limit,
+                "currentUsage": current,
+                "collectedAt": collected_at,
+                "fetchStatus": "SUCCESS",
+                "resetsAt": resets_at,
+            }
+        ]
+
+    def add_seat(self, hub_id: str, name: str, remaining: int | None, description: str | None = None) -> None:
+        seat: dict[str, Any] = {"name": name}
+        if description:
+            seat["description"] = description
+        if remaining is not None:
+            seat["remainingSeats"] = remaining
+        self.portal(hub_id).seats.append(seat)
 
     # -- call log -------------------------------------------------------------------------------
 
@@ -315,6 +421,11 @@ class FakeHubSpot:
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
+            if fault.gate is not None:
+                fault.gate.wait(30)
+        if fault is not None and fault.passthrough:
+            status, extra, payload = self._route(method, path, query, call, parsed_body)
+        elif fault is not None:
             status, extra, payload = fault.status, dict(fault.headers), fault.body
             if payload is None:
                 payload = error_body("INTERNAL_ERROR", "internal error") if status >= 500 else {}
@@ -467,6 +578,10 @@ class FakeHubSpot:
         if method != "GET":
             return 405, {}, error_body("VALIDATION_ERROR", "Method not allowed in the fake")
 
+        activity = self._activity(path, query, auth, portal)
+        if activity is not None:
+            return activity
+
         # Settings users: accept /settings/v3/users, /settings/v3/users/ and /settings/users/v3 (§1.1)
         users_path = None
         for prefix in ("/settings/v3/users", "/settings/users/v3"):
@@ -558,6 +673,68 @@ class FakeHubSpot:
 
         return 404, {}, error_body("OBJECT_NOT_FOUND", f"No route for {path} in the fake")
 
+    def _activity(
+        self, path: str, query: dict[str, list[str]], auth: TokenRecord, portal: Portal
+    ) -> tuple[int, dict, Any] | None:
+        """Account activity (§9), API usage (§5.6) and seats; None when `path` is none of them."""
+        path = path.rstrip("/")
+        for version in ("v3", "2026-03", "2026-09"):
+            base = f"/account-info/{version}"
+            if path == f"{base}/api-usage/daily/private-apps":
+                denied = self._scoped(auth, "usage")
+                if denied:
+                    return denied
+                rows = portal.api_usage
+                if rows is None:
+                    rows = [
+                        {
+                            "name": "private-apps-api-calls-daily",
+                            "usageLimit": 250000,
+                            "currentUsage": 1000,
+                            "collectedAt": STAMP,
+                            "fetchStatus": "SUCCESS",
+                            "resetsAt": "2026-11-03T00:00:00.000Z",
+                        }
+                    ]
+                return 200, {}, {"results": rows}
+            kind = path.removeprefix(f"{base}/activity/") if path.startswith(f"{base}/activity/") else None
+            if kind not in ("security", "login", "audit-logs"):
+                continue
+            denied = self._scoped(auth, "activity")
+            if denied:
+                return denied
+            limit = int(query.get("limit", ["100"])[0] or 100)
+            if limit > ACTIVITY_MAX_LIMIT:
+                return 400, {}, error_body("VALIDATION_ERROR", f"limit must be at most {ACTIVITY_MAX_LIMIT}")
+            if kind == "audit-logs":
+                if not portal.enterprise:
+                    return 403, {}, error_body("FORBIDDEN", "This account does not have access to audit logs.")
+                return 200, {}, self._page(self._newest_first(portal.audit_events, "occurredAt"), query, path)
+            if not portal.activity_available:
+                return 403, {}, error_body("FORBIDDEN", "This account does not have access to account activity.")
+            if kind == "login":
+                rows = portal.logins
+                if "userId" in query:
+                    rows = [r for r in rows if str(r.get("userId")) == query["userId"][0]]
+                return 200, {}, self._page(self._newest_first(rows, "loginAt"), query, path)
+            rows = portal.security_events
+            if "userId" in query:  # the ACTING user, as in HubSpot
+                rows = [r for r in rows if str(r.get("userId")) == query["userId"][0]]
+            start = int(query.get("fromTimestamp", ["0"])[0] or 0)
+            end = int(query.get("toTimestamp", [str(2**62)])[0] or 2**62)
+            rows = [r for r in rows if start <= _epoch_ms(r["createdAt"]) <= end]
+            return 200, {}, self._page(self._newest_first(rows, "createdAt"), query, path)
+        if path == "/settings/users/2026-09-beta/seats":
+            denied = self._scoped(auth, "seats")
+            if denied:
+                return denied
+            return 200, {}, {"results": portal.seats}
+        return None
+
+    @staticmethod
+    def _newest_first(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        return sorted(rows, key=lambda r: _epoch_ms(r[key]), reverse=True)
+
     def _page(self, rows: list[dict[str, Any]], query: dict[str, list[str]], path: str) -> dict[str, Any]:
         limit = int(query.get("limit", ["100"])[0])
         if self.page_size:
@@ -568,6 +745,20 @@ class FakeHubSpot:
             after = str(start + limit)
             page["paging"] = {"next": {"after": after, "link": f"https://api.hubapi.com{path}?after={after}"}}
         return page
+
+
+def stamp(when: datetime) -> str:
+    """A time as HubSpot writes `date-time` fields: `2026-11-28T14:01:09.123Z`."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def ago(**delta: float) -> datetime:
+    """Now minus `delta` (timedelta's keywords), in UTC: activity records sit in a real time window."""
+    return datetime.now(UTC) - timedelta(**delta)
+
+
+def _epoch_ms(stamp: str) -> int:
+    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def error_body(category: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -721,6 +912,13 @@ def fake_hubspot():
         yield fake
     finally:
         fake.stop()
+
+
+@pytest.fixture
+def forensics_hubspot(fake_hubspot):
+    """The standard world, with hsperm's token also allowed to read the security log and seats."""
+    fake_hubspot.tokens[TOKEN].scopes = (*ALL_SCOPES, *FORENSICS_SCOPES)
+    return fake_hubspot
 
 
 @pytest.fixture

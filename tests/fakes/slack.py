@@ -27,6 +27,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 import requests
 
+from tests.fakes.serving import Serving
+
 TEAM_ID = "T0HSPERM"
 BOT_USER_ID = "U0HSPERM"
 BOT_ID = "B0HSPERM"
@@ -96,6 +98,12 @@ class FakeSlack:
         #: users.info answers by user id (others get a default profile with alice@example.com)
         self.users: dict[str, dict[str, Any]] = {}
         self._holds: dict[str, threading.Event] = {}
+        #: files.info answers by file id (ids not here get file_not_found, as for a Slack Connect file
+        #: this workspace may not read), and file bodies served under /files-pri/ by path
+        self.files: dict[str, dict[str, Any]] = {}
+        self.downloads: dict[str, bytes] = {}
+        #: /files-pri/ paths answered with a 302 to this location instead of the file
+        self.redirects: dict[str, str] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -111,17 +119,18 @@ class FakeSlack:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server.block_on_close = False
+        self._serving: Serving | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeSlack:
-        self._thread.start()
+        self._serving = Serving(self._server, "fake-slack")
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._serving is not None:
+            self._serving.stop()
 
     @property
     def base(self) -> str:
@@ -179,19 +188,6 @@ class FakeSlack:
             time.sleep(0.02)
         raise AssertionError(f"expected {count} {method} call(s), got {[c.method for c in self.calls()]}")
 
-    def settle(self, quiet: float = 0.4, timeout: float = 10.0) -> None:
-        """Wait until no call has arrived for `quiet` seconds: lets a wrong extra reply show up."""
-        deadline = time.monotonic() + timeout
-        seen = len(self.calls())
-        last_change = time.monotonic()
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-            now = len(self.calls())
-            if now != seen:
-                seen, last_change = now, time.monotonic()
-            elif time.monotonic() - last_change >= quiet:
-                return
-
     # -- the fake API ----------------------------------------------------------------------------
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
@@ -203,6 +199,8 @@ class FakeSlack:
             self._record(Call("webhook", params, dict(request.headers)))
             self._wait_if_held("webhook")
             return self._send(request, 200, b"ok", "text/plain")
+        if path.startswith("/files-pri/"):
+            return self._download(request, path)
         if not path.startswith("/api/"):
             return self._send(request, 404, b"not found", "text/plain")
         method = path[len("/api/") :]
@@ -248,9 +246,41 @@ class FakeSlack:
         if method == "conversations.replies":
             messages = self.threads.get((params.get("channel"), params.get("ts")), [])
             return {"ok": True, "messages": messages, "has_more": False}
+        if method == "files.info":
+            answer = self.files.get(params.get("file"))
+            return {"ok": True, **answer} if answer else {"ok": False, "error": "file_not_found"}
         if method == "conversations.info":
             return {"ok": True, "channel": {"id": params.get("channel"), "is_member": True}}
         return {"ok": True}
+
+    def add_file(self, file_id: str, body: bytes, *, name: str = "sync.log", content_in_info: bool = False,
+                 **info: Any) -> dict[str, Any]:
+        """Serve a text file like Slack: files.info describes it, /files-pri/ serves it to the bot token.
+
+        Returns the file object a message event carries: the first 5 lines as `preview`, the count
+        of the others as `lines_more`. With `content_in_info`, files.info also returns `content` (snippets).
+        """
+        path = f"/files-pri/{TEAM_ID}-{file_id}/download/{name}"
+        lines = body.decode("utf-8", errors="replace").split("\n")
+        file = {"id": file_id, "name": name, "title": name, "mimetype": "text/plain", "filetype": "text",
+                "mode": "snippet", "size": len(body), "url_private": self.base + path,
+                "url_private_download": self.base + path, "preview": "\n".join(lines[:5]),
+                "lines": len(lines), "lines_more": max(0, len(lines) - 5), **info}
+        self.files[file_id] = {"file": file, **({"content": body.decode()} if content_in_info else {})}
+        self.downloads[path] = body
+        return dict(file)
+
+    def _download(self, request: BaseHTTPRequestHandler, path: str) -> None:
+        self._record(Call("download", {"path": path}, dict(request.headers)))
+        if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+            # Slack answers a file request without a valid token with its sign-in page.
+            return self._send(request, 200, b"<!DOCTYPE html><title>Sign in</title>", "text/html")
+        if path in self.redirects:
+            return self._send(request, 302, b"", "text/plain", {"Location": self.redirects[path]})
+        body = self.downloads.get(path)
+        if body is None:
+            return self._send(request, 404, b"not found", "text/plain")
+        return self._send(request, 200, body, "text/plain; charset=utf-8")
 
     def _wait_if_held(self, method: str) -> None:
         with self._lock:
@@ -438,14 +468,20 @@ class BotServer(SlackSender):
                 pass
 
         self._server = make_server("127.0.0.1", 0, wsgi_app, server_class=Server, handler_class=QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server.block_on_close = False
+        self._serving = Serving(self._server, "hsperm-under-test")
         host, port = self._server.server_address[:2]
         super().__init__(f"http://{host}:{port}", fake)
 
+    def drain(self) -> None:
+        """Wait until every request sent so far is fully handled: acked, and its replies sent.
+
+        What a test waits on before asserting that nothing (else) was sent to Slack.
+        """
+        assert self.wsgi_app.services.drain(timeout=10), "hsperm still busy after 10 s"
+
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._serving.stop()
         self.session.close()
 
 
@@ -471,9 +507,35 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def start_bot(fake_slack: FakeSlack, tmp_path: Any) -> Iterator[Callable[..., BotServer]]:
-    """Factory: start an hsperm instance (optionally on a given database, with extra settings)."""
+def slack_sleeps() -> list[float]:
+    """The waits hsperm's Slack client asked for before retrying (recorded, never slept)."""
+    return []
+
+
+@pytest.fixture
+def start_bot(fake_slack: FakeSlack, tmp_path: Any, slack_sleeps: list[float]) -> Iterator[Callable[..., Any]]:
+    """Factory: an hsperm driven in-process through Bolt's dispatch (see tests/fakes/dispatch.py)."""
     from bot.config import load_settings
+    from tests.fakes.dispatch import DispatchBot
+
+    bots: list[DispatchBot] = []
+
+    def start(database_url: str | None = None, **overrides: str) -> DispatchBot:
+        url = database_url or f"sqlite:///{tmp_path / 'hsperm.db'}"
+        settings = load_settings(bot_env(fake_slack, url, **overrides), dotenv=False)
+        bots.append(DispatchBot(settings, fake_slack, slack_sleeps))
+        return bots[-1]
+
+    yield start
+    for bot in bots:
+        bot.stop()
+
+
+@pytest.fixture
+def start_http_bot(fake_slack: FakeSlack, tmp_path: Any, slack_sleeps: list[float]) -> Iterator[Callable[..., BotServer]]:
+    """Factory: an hsperm served over real HTTP (wsgiref, threads), as Slack reaches it."""
+    from bot.config import load_settings
+    from bot.slack_client import make_client
     from bot.web import create_wsgi_app
 
     servers: list[tuple[BotServer, Any]] = []
@@ -481,7 +543,7 @@ def start_bot(fake_slack: FakeSlack, tmp_path: Any) -> Iterator[Callable[..., Bo
     def start(database_url: str | None = None, **overrides: str) -> BotServer:
         url = database_url or f"sqlite:///{tmp_path / 'hsperm.db'}"
         settings = load_settings(bot_env(fake_slack, url, **overrides), dotenv=False)
-        wsgi = create_wsgi_app(settings)
+        wsgi = create_wsgi_app(settings, client=make_client(settings, sleep=slack_sleeps.append))
         server = BotServer(wsgi, fake_slack)
         servers.append((server, wsgi))
         return server
@@ -493,6 +555,12 @@ def start_bot(fake_slack: FakeSlack, tmp_path: Any) -> Iterator[Callable[..., Bo
 
 
 @pytest.fixture
-def slack_bot(start_bot: Callable[..., BotServer]) -> BotServer:
-    """One hsperm instance on a fresh SQLite database, talking to `fake_slack`."""
+def slack_bot(start_bot: Callable[..., Any]) -> Any:
+    """One hsperm (dispatched in-process) on a fresh SQLite database, talking to `fake_slack`."""
     return start_bot()
+
+
+@pytest.fixture
+def http_bot(start_http_bot: Callable[..., BotServer]) -> BotServer:
+    """One hsperm over real HTTP on a fresh SQLite database, talking to `fake_slack`."""
+    return start_http_bot()

@@ -32,7 +32,7 @@ from bot.messages.ids import (
 from bot.web import create_wsgi_app
 from tests.fakes.hubspot import EU_PORTAL, EU_TOKEN, PORTAL, TOKEN
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, BotServer, block_action, bot_env, message_event
-from tests.test_slack_events import TICKET_ERROR
+from tests.samples import TICKET_ERROR
 from tests.test_slack_lookup import _submission as lookup_submission
 
 # -- secrets in the settings ------------------------------------------------------------------
@@ -175,8 +175,7 @@ def test_no_flow_leaks_a_secret_to_logs_store_answers_or_slack(fake_slack, fake_
         send(bot.session.get(bot.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10))
         fake_slack.wait_for("views.publish")
         fake_slack.wait_for("chat.postEphemeral", count=2, timeout=30)
-        fake_slack.settle(quiet=0.6, timeout=30)
-        wsgi.services.work.drain(timeout=30)
+        assert wsgi.services.drain(timeout=30)
     finally:
         bot.stop()
         wsgi.services.close()
@@ -217,7 +216,7 @@ def _debug_where(haystack: str, value: str) -> str:
     return ""
 
 
-def test_pasted_mrkdwn_controls_never_reach_a_reply(slack_bot, fake_slack):
+def test_pasted_mrkdwn_controls_never_reach_a_reply(http_bot, fake_slack):
     """The checklist templates render with autoescape off (mrkdwn, not HTML): a paste must still
     not be able to ping a channel, mention someone or plant a link through any field."""
     controls = ["<!channel>", "<!here>", "<!everyone>", "<@U0EVIL>", "<https://evil.example|HubSpot login>"]
@@ -228,8 +227,8 @@ def test_pasted_mrkdwn_controls_never_reach_a_reply(slack_bot, fake_slack):
                       "message": f"This app hasn't been granted all required scopes to make this call. {controls[3]}",
                       "errors": [{"context": {"requiredGranularScopes": controls}}]})
     )
-    slack_bot.post_event(message_event(paste))
-    slack_bot.post_command(paste)
+    http_bot.post_event(message_event(paste))
+    http_bot.post_command(paste)
     fake_slack.wait_for("chat.postMessage")
     fake_slack.wait_for("webhook")
     out = json.dumps([c.params for c in fake_slack.replies()])

@@ -19,13 +19,13 @@ from bot.services import Services
 from bot.store import PostgresStore
 from bot.web import LazyWsgi, create_wsgi_app
 from tests.fakes.slack import BotServer, SlackSender, bot_env, message_event
-from tests.test_slack_events import TICKET_ERROR
+from tests.samples import TICKET_ERROR
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
-def test_healthz_is_200_json_when_the_database_answers(slack_bot):
-    response = slack_bot.get("/healthz")
+def test_healthz_is_200_json_when_the_database_answers(http_bot):
+    response = http_bot.get("/healthz")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
     assert response.json()["status"] == "ok"
@@ -62,10 +62,10 @@ def test_an_app_that_cannot_start_answers_503_and_retries_on_the_next_request(fa
         server.stop()
 
 
-def test_other_paths_and_methods(slack_bot):
-    assert slack_bot.get("/").status_code == 404
-    assert slack_bot.get("/slack/events").status_code == 405
-    assert slack_bot.session.post(slack_bot.url + "/slack/install", timeout=5).status_code == 404
+def test_other_paths_and_methods(http_bot):
+    assert http_bot.get("/").status_code == 404
+    assert http_bot.get("/slack/events").status_code == 405
+    assert http_bot.session.post(http_bot.url + "/slack/install", timeout=5).status_code == 404
 
 
 def _free_port() -> int:
@@ -165,6 +165,7 @@ def test_manifest_matches_what_the_app_handles():
         "im:history",
         "mpim:history",
         "chat:write",
+        "files:read",  # files.info and downloads: whole snippets and text files, not just their preview
         "commands",
         "users:read",  # users.info: a `/hsperm user @someone` mention
         "users:read.email",  # ... and that person's email

@@ -18,12 +18,12 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.test_web import _free_port, _wait_healthy
 from tests.fakes.hubspot import PORTAL, TOKEN
 from tests.fakes.slack import SlackSender, bot_env, message_event
-from tests.test_slack_events import TICKET_ERROR
-from tests.test_web import _free_port, _wait_healthy
+from tests.samples import TICKET_ERROR
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def scrape(bot, headers: dict[str, str] | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -41,12 +41,12 @@ def value(samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_a_paste_is_counted_as_request_ack_diagnosis_and_reply(slack_bot, fake_slack):
-    before = scrape(slack_bot)
-    slack_bot.post_event(message_event(TICKET_ERROR))
+def test_a_paste_is_counted_as_request_ack_diagnosis_and_reply(http_bot, fake_slack):
+    before = scrape(http_bot)
+    http_bot.post_event(message_event(TICKET_ERROR))
     fake_slack.wait_for("chat.postMessage")
-    fake_slack.settle(quiet=0.2)
-    after = scrape(slack_bot)
+    http_bot.drain()
+    after = scrape(http_bot)
 
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -58,32 +58,32 @@ def test_a_paste_is_counted_as_request_ack_diagnosis_and_reply(slack_bot, fake_s
     assert delta("hsperm_replies_total", via="chat.postMessage", result="ok") == 1
 
 
-def test_refused_requests_are_counted_by_reason(slack_bot):
-    before = scrape(slack_bot)
-    slack_bot.post_raw(b"{}", {"Content-Type": "application/json"})
-    slack_bot.post_signed(b"{}", "application/json", secret="wrong-secret")
-    after = scrape(slack_bot)
+def test_refused_requests_are_counted_by_reason(http_bot):
+    before = scrape(http_bot)
+    http_bot.post_raw(b"{}", {"Content-Type": "application/json"})
+    http_bot.post_signed(b"{}", "application/json", secret="wrong-secret")
+    after = scrape(http_bot)
     for reason in ("missing_signature_headers", "bad_signature"):
         assert value(after, "hsperm_slack_rejected_requests_total", reason=reason) - value(
             before, "hsperm_slack_rejected_requests_total", reason=reason
         ) == 1
 
 
-def test_queue_depth_shows_work_in_flight(slack_bot, fake_slack):
+def test_queue_depth_shows_work_in_flight(http_bot, fake_slack):
     gate = fake_slack.hold("chat.postMessage")
     try:
-        baseline = value(scrape(slack_bot), "hsperm_work_queue_depth")
-        slack_bot.post_event(message_event(TICKET_ERROR))
+        baseline = value(scrape(http_bot), "hsperm_work_queue_depth")
+        http_bot.post_event(message_event(TICKET_ERROR))
         fake_slack.wait_for("chat.postMessage")  # the reply is being sent, and held
-        assert value(scrape(slack_bot), "hsperm_work_queue_depth") == baseline + 1
+        assert value(scrape(http_bot), "hsperm_work_queue_depth") == baseline + 1
     finally:
         gate.set()
-    fake_slack.settle(quiet=0.2)
-    assert value(scrape(slack_bot), "hsperm_work_queue_depth") == baseline
+    http_bot.drain()
+    assert value(scrape(http_bot), "hsperm_work_queue_depth") == baseline
 
 
-def test_lookups_and_hubspot_calls_are_counted_by_result_and_status(start_bot, fake_slack, fake_hubspot):
-    bot = start_bot(HUBSPOT_ACCESS_TOKEN=TOKEN, HUBSPOT_API_URL=fake_hubspot.url)
+def test_lookups_and_hubspot_calls_are_counted_by_result_and_status(start_http_bot, fake_slack, fake_hubspot):
+    bot = start_http_bot(HUBSPOT_ACCESS_TOKEN=TOKEN, HUBSPOT_API_URL=fake_hubspot.url)
     fake_hubspot.fault("/settings/v3/users/teams", 500, times=None)
     before = scrape(bot)
     bot.post_command(f"user ann@example.com ticket 123 portal {PORTAL}")
@@ -99,8 +99,8 @@ def test_lookups_and_hubspot_calls_are_counted_by_result_and_status(start_bot, f
     assert delta("hsperm_replies_total", via="response_url", result="ok") == 1
 
 
-def test_metrics_can_require_a_bearer_token(start_bot):
-    bot = start_bot(METRICS_TOKEN="metrics-secret-123")
+def test_metrics_can_require_a_bearer_token(start_http_bot):
+    bot = start_http_bot(METRICS_TOKEN="metrics-secret-123")
     assert bot.get("/metrics").status_code == 401
     wrong = bot.session.get(bot.url + "/metrics", headers={"Authorization": "Bearer nope"}, timeout=10)
     assert wrong.status_code == 401
