@@ -49,7 +49,7 @@ class Services:
     @property
     def files(self) -> SlackFiles:
         """Network work: call it after the ack, never in a matcher or middleware."""
-        assert self.slack_files is not None  # set by __post_init__
+        assert self.slack_files is not None  # nosec B101  # narrows the type: set by __post_init__
         return self.slack_files
 
     @property

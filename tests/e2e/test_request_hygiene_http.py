@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import json
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import pytest
 
+from tests.fakes.serving import Serving
 from tests.fakes.slack import APP_ID, TEAM_ID, block_action, message_event, sign
 from tests.samples import TICKET_ERROR
 
@@ -118,19 +120,38 @@ def test_a_replayed_button_click_runs_once(http_bot, fake_slack):
     shares = [c for c in fake_slack.calls("webhook") if c.params.get("response_type") == "in_channel"]
     assert len(shares) == 1
 
-def test_file_and_link_urls_in_a_message_are_never_fetched(http_bot, fake_slack, httpserver):
-    """hsperm reads a snippet's `preview` only: a file's `url_private` (or any URL in a paste) could
-    point inside the network hsperm runs in, so fetching it would be a server-side request forgery."""
-    httpserver.expect_request("/", method="GET").respond_with_data("internal")
-    internal = httpserver.url_for("/internal/admin")
-    event = message_event(f"{TICKET_ERROR}\nsee {internal} and <{internal}|the logs>", subtype="file_share")
-    event["files"] = [{
-        "id": "F0SSRF", "mode": "snippet", "filetype": "text", "preview": TICKET_ERROR,
-        "url_private": internal + "/private", "url_private_download": internal + "/download",
-        "permalink": internal + "/permalink", "thumb_360": internal + "/thumb",
-    }]
-    assert http_bot.post_event(event).status_code == 200
-    [reply] = fake_slack.wait_for("chat.postMessage")
-    assert "HubSpot user permission" in reply.text
-    http_bot.drain()
-    assert httpserver.log == []
+def test_file_and_link_urls_in_a_message_are_never_fetched(http_bot, fake_slack):
+    """URLs in a payload are never fetched: a file's `url_private` (or any link in a paste) could point
+    inside the network hsperm runs in. The whole file is read through `files.info`, from Slack's
+    own host (tests/test_slack_read_everything.py covers where downloads may go)."""
+    hits: list[str] = []
+
+    class Internal(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Internal)
+    serving = Serving(server, "internal-service")
+    internal = f"http://127.0.0.1:{server.server_address[1]}/internal/admin"
+    try:
+        event = message_event(f"sync failed, see {internal} and <{internal}|the logs>", subtype="file_share")
+        noise = "\n".join(f"12:00:{i:02d} INFO sync step {i}" for i in range(20))
+        real = fake_slack.add_file("F0SSRF", (noise + "\n" + TICKET_ERROR).encode())  # Slack's own file
+        event["files"] = [{
+            **real, "url_private": internal + "/private", "url_private_download": internal + "/download",
+            "permalink": internal + "/permalink", "thumb_360": internal + "/thumb",
+        }]
+        assert http_bot.post_event(event).status_code == 200
+        [reply] = fake_slack.wait_for("chat.postMessage")
+        assert "HubSpot user permission" in reply.text  # found beyond the preview: the file was read
+        http_bot.drain()
+    finally:
+        serving.stop()
+    assert hits == []
+    [download] = fake_slack.calls("download")  # from Slack's host, as files.info said
+    assert real["url_private_download"].endswith(download.params["path"])
