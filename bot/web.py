@@ -115,8 +115,8 @@ class HsPermWsgi:
     ) -> list[bytes]:
         code = int(status.split()[0])
         metrics.request_rejected(reason.split(" (")[0].replace(" ", "_"))
-        metrics.request_answered("unverified", code, time.monotonic() - started)
-        fields = {"surface": "unverified", "kind": reason, "status": code, "latency_ms": _ms(started), "bytes": size}
+        metrics.request_answered("refused", code, time.monotonic() - started)
+        fields = {"surface": "refused", "kind": reason, "status": code, "latency_ms": _ms(started), "bytes": size}
         log_request(fields, level=logging.WARNING)
         return _plain(start_response, status, "invalid request\n" if code == 401 else status.split(" ", 1)[1].lower() + "\n")
 

@@ -40,6 +40,14 @@ def test_unsigned_and_badly_signed_posts_are_refused_and_their_bodies_never_logg
     ]
     assert len(text) < 2000  # a size and a reason, not 1 MB of somebody else's text
 
+def test_a_body_over_the_cap_is_refused_unread(http_bot, log_lines):
+    body = b"x" * (1024 * 1024 + 1)
+    answer = http_bot.post_signed(body, "application/json")  # even correctly signed
+    assert answer.status_code == 413
+    [line] = _request_lines(log_lines)
+    assert (line["kind"], line["bytes"], line["surface"]) == ("body too large", len(body), "refused")
+
+
 @pytest.mark.parametrize("timestamp", ["abc", "1e9", "", "12 34", "99999999999999999999", "-5", "1²", "0x10"])
 def test_a_malformed_timestamp_header_is_401_not_500(http_bot, timestamp):
     body = json.dumps({"type": "event_callback", "event": message_event(TICKET_ERROR)}).encode()
