@@ -79,6 +79,9 @@ def test_a_wrong_client_secret_is_named_and_never_taken_for_a_bad_token(fake_hub
     assert [p for p in report.problems if p.kind == "auth"] == []
     assert any("HUBSPOT_CLIENT_SECRET" in u for u in report.unknowns)
     assert CLIENT_SECRET not in render_report_text(report) + caplog.text
+    shown = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.INFO)
+    assert "revoked" not in shown  # the log blames the client credentials, not the token
+    assert "refused HUBSPOT_CLIENT_ID / HUBSPOT_CLIENT_SECRET" in shown
 
 
 def test_with_v1_still_there_a_wrong_client_secret_falls_back_to_it(fake_hubspot):

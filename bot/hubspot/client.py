@@ -6,13 +6,14 @@ never leak a token into a log line or an exception, and must stay inside HubSpot
 while running several calls at once. Retries and throttling live in `transport`; this module is
 the list of calls and the shapes they return.
 
-About 450 lines: telling a token's kind takes three endpoints (private app, OAuth v3 and the
+About 470 lines: telling a token's kind takes three endpoints (private app, OAuth v3 and the
 deprecated v1) and the rule for when their answers mean "invalid" rather than "unknown"; move
 that to its own module if another family of calls joins.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 
 #: Page size for paged lists; HubSpot's default is 100 for owners and users.
 PAGE_LIMIT = 100
+log = logging.getLogger("bot.hubspot")
+
 #: Safety stop for paging loops (a cursor that never ends would otherwise spin forever).
 MAX_PAGES = 200
 
@@ -397,9 +400,13 @@ class HubSpotClient(ActivityEndpoints):
                 form={"client_id": client_id, "client_secret": client_secret, "token": token, "token_type_hint": _HINT},
                 what=what,
                 auth=False,
+                caller_explains=True,
             )
         except (HubSpotAuthError, HubSpotForbiddenError, HubSpotNotFound) as exc:
             # 401/403 here is about the client credentials, not the token.
+            log.warning(
+                "hubspot token introspection refused HUBSPOT_CLIENT_ID / HUBSPOT_CLIENT_SECRET (HTTP %s)", exc.status
+            )
             raise HubSpotTokenUnknown(
                 "HubSpot refused HUBSPOT_CLIENT_ID / HUBSPOT_CLIENT_SECRET for token introspection "
                 f"(HTTP {exc.status}); check them in your app's Auth settings.",
@@ -407,6 +414,7 @@ class HubSpotClient(ActivityEndpoints):
                 portal_id=portal_id,
             ) from None
         except HubSpotError as exc:
+            log.warning("hubspot token introspection failed: %s", exc.message)
             if exc.status not in (400, 405, 410):
                 raise
             raise HubSpotTokenUnknown(

@@ -112,6 +112,7 @@ class Transport:
         what: str = "a HubSpot call",
         endpoint: str | None = None,
         auth: bool = True,
+        caller_explains: bool = False,
     ) -> Any:
         """Send one call with retries and return its parsed JSON (None for 204).
 
@@ -136,6 +137,10 @@ class Transport:
             )
             self._sleep(wait)
         level = logging.INFO if isinstance(error, HubSpotNotFound) else logging.WARNING
+        if caller_explains:
+            # The generic sentence would be wrong here (e.g. a 401 blaming the token when the
+            # client credentials were refused); the caller logs what the failure means.
+            level = logging.DEBUG
         log.log(level, "hubspot %s %s failed: %s", method, call.endpoint, error.message)
         raise error
 
