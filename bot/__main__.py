@@ -1,4 +1,4 @@
-"""Command line: `python -m bot serve | diagnose | lookup | check`.
+"""Command line: `python -m bot serve | diagnose | lookup | check | audit`.
 
 `diagnose` needs no credentials at all: it is how anyone tries hsperm in ten seconds.
 """
@@ -88,6 +88,13 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     return run_cli(load_settings(), email=args.email, ticket_id=args.ticket, portal_id=args.portal, as_json=args.json)
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from bot.audit import run_cli
+    from bot.config import load_settings
+
+    return run_cli(load_settings(), since=args.since, as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="hsperm: HubSpot permission errors, explained.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -109,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--portal", help="portal (hub) id, when several portals are configured")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=cmd_lookup)
+
+    p = sub.add_parser("audit", help="print the audit log of fix requests (oldest first)")
+    p.add_argument("--since", metavar="DATE", help="only entries from this date (YYYY-MM-DD, UTC) or ISO date-time")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(handler=cmd_audit)
     return parser
 
 

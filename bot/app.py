@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.redact import redact, redact_tree
 from bot.services import Services, build_services
 from bot.slack_client import make_client
-from handlers import actions, commands, home, lookup, messages, shortcuts, views
+from handlers import actions, approvals, commands, home, lookup, messages, shortcuts, views
 from handlers import context as handlers_context
 
 log = logging.getLogger(__name__)
@@ -209,8 +209,12 @@ def create_app(
     app.use(refuse_replays(services))
     app.use(dedupe_events(services))
     app.use(provide_context(services))
-    for surface in (messages, commands, actions, lookup, shortcuts, views, home):
+    services.bind_slack(app.client)
+    for surface in (messages, commands, actions, lookup, approvals, shortcuts, views, home):
         surface.register(app)
+    if services.lookup is not None:
+        # A fix some instance was applying when it died is settled now, by reading HubSpot.
+        services.work.submit(approvals.reconcile_on_start, services.fixes, services, app.client, log)
     app.event(re.compile(r".+"))(ignore_event)  # last: only events nothing above took
 
     @app.error

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -34,6 +34,8 @@ class Settings:
     approvers: tuple[str, ...] = ()
     approval_channel: str | None = None
     approval_ttl_hours: float = 24.0
+    #: who may run live lookups and request fixes; () = members of the installing workspace
+    lookup_allowed: tuple[str, ...] = ()
     #: bot ids whose messages are answered; ("all",) answers every bot
     answer_bots: tuple[str, ...] = ()
     port: int = 3000
@@ -108,6 +110,22 @@ class Settings:
             )
 
 
+#: Slack ids as HSPERM_APPROVERS and HSPERM_LOOKUP_ALLOWED accept them (bot/policy.py uses them).
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+SLACK_GROUP_ID = re.compile(r"S[A-Z0-9]{2,}")
+SLACK_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+EVERYONE = "everyone"
+
+
+def invalid_approver_ids(ids: Iterable[str]) -> list[str]:
+    return [i for i in ids if not (SLACK_USER_ID.fullmatch(i) or SLACK_GROUP_ID.fullmatch(i))]
+
+
+def invalid_lookup_ids(ids: Iterable[str]) -> list[str]:
+    ok = (SLACK_USER_ID, SLACK_GROUP_ID, SLACK_CHANNEL_ID)
+    return [i for i in ids if i != EVERYONE and not any(pattern.fullmatch(i) for pattern in ok)]
+
+
 def _presence(value: str | None) -> str:
     return "set" if value else "unset"
 
@@ -160,8 +178,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         value = env.get(name, "").strip()
         return value or None
 
-    for name in approver_ids_invalid(_split_list(get("HSPERM_APPROVERS"))):
+    for name in invalid_approver_ids(_split_list(get("HSPERM_APPROVERS"))):
         raise ConfigError(f"HSPERM_APPROVERS entry {name!r} is not a Slack user id (U…/W…) or user-group id (S…).")
+    for name in invalid_lookup_ids(_split_list(get("HSPERM_LOOKUP_ALLOWED"))):
+        raise ConfigError(
+            f"HSPERM_LOOKUP_ALLOWED entry {name!r} is not `everyone`, a Slack user id (U…/W…), user-group id (S…) "
+            "or channel id (C…/G…/D…)."
+        )
 
     database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
@@ -189,6 +212,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         approvers=_split_list(get("HSPERM_APPROVERS")),
         approval_channel=get("HSPERM_APPROVAL_CHANNEL"),
         approval_ttl_hours=_number(env, "HSPERM_APPROVAL_TTL_HOURS", 24.0, float),
+        lookup_allowed=_split_list(get("HSPERM_LOOKUP_ALLOWED")),
         answer_bots=_split_list(get("HSPERM_ANSWER_BOTS")),
         port=int(_number(env, "PORT", 3000, int)),
         host=host,
@@ -198,7 +222,3 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         hubspot_client_secret=client_secret,
         metrics_token=get("METRICS_TOKEN"),
     )
-
-
-def approver_ids_invalid(ids: tuple[str, ...]) -> list[str]:
-    return [i for i in ids if not re.fullmatch(r"[UWS][A-Z0-9]{2,}", i)]

@@ -98,7 +98,7 @@ def lookup_done(result: str) -> None:
 
 
 def approval_state(state: str) -> None:
-    """For the approvals flow: count each fix request entering `state`."""
+    """A fix request entered `state` (the store calls it when a conditional change wins)."""
     metrics().approvals.labels(state).inc()
 
 

@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any
 
 import bot.metrics as metrics
+from bot.approvals import FixService
 from bot.config import Settings
 from bot.forensics import Forensics
 from bot.hubspot import redact_logs
 from bot.lookup import LookupService
 from bot.pasted_text import pasted_text
+from bot.policy import ApproverPolicy, GroupMembers, LookupPolicy
 from bot.redact import remember_secrets
 from bot.slack_files import SlackFiles
 from bot.store import Store, open_store
@@ -41,16 +43,29 @@ class Services:
     listeners: TrackedPool = field(default_factory=lambda: TrackedPool(LISTENER_THREADS, "hsperm-listener"))
     #: Reads whole snippets and text files (files.info, downloads from Slack); built from settings if not given.
     slack_files: SlackFiles | None = None
+    #: Slack user-group members (for both policies); `bind_slack` gives it a Web API client.
+    groups: GroupMembers = field(default_factory=lambda: GroupMembers(_no_slack))
+    approvers: ApproverPolicy = field(init=False)
+    readers: LookupPolicy = field(init=False)
+    fixes: FixService = field(init=False)
 
     def __post_init__(self) -> None:
         if self.slack_files is None:
             self.slack_files = SlackFiles(self.settings.slack_api_url)
+        self.approvers = ApproverPolicy(self.settings.approvers, self.groups)
+        self.readers = LookupPolicy(self.settings.lookup_allowed, self.groups, self.approvers)
+        client = self.lookup.client if self.lookup is not None else None
+        self.fixes = FixService(self.store, client, ttl_hours=self.settings.approval_ttl_hours)
 
     @property
     def files(self) -> SlackFiles:
         """Network work: call it after the ack, never in a matcher or middleware."""
         assert self.slack_files is not None  # nosec B101  # narrows the type: set by __post_init__
         return self.slack_files
+
+    def bind_slack(self, client: Any) -> None:
+        """User groups are resolved with `usergroups.users.list` (Slack scope usergroups:read)."""
+        self.groups.fetch = lambda group: client.usergroups_users_list(usergroup=group).get("users") or []
 
     @property
     def lookup_available(self) -> bool:
@@ -63,6 +78,12 @@ class Services:
         assert that nothing (else) was sent.
         """
         return self.listeners.drain(timeout) and self.work.drain(timeout)
+
+    @property
+    def fixes_available(self) -> bool:
+        """Fix buttons are offered only where a request can reach approvers and be applied."""
+        s = self.settings
+        return self.lookup is not None and bool(s.approval_channel) and self.approvers.configured
 
     def close(self) -> None:
         """Finish queued work, then release the HubSpot session, then the store nothing then needs."""
@@ -102,6 +123,10 @@ class Services:
         except Exception:
             log.warning("could not record a %s diagnosis in the store", diagnosis.kind, exc_info=True)
             return None
+
+
+def _no_slack(group: str) -> list[str]:
+    raise RuntimeError("no Slack client bound to resolve user groups")
 
 
 def message_text(message: dict[str, Any]) -> str:

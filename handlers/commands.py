@@ -15,20 +15,19 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.lookup.command import KEYWORDS
 from bot.messages.diagnosis import busy_message, diagnosis_message, no_error_message, notice_message, problem_message
 from bot.messages.help import help_message
 from bot.messages.modals import diagnose_modal
 from bot.services import Services
+from handlers.approvals import approver_command
 from handlers.context import Origin, defer, origin, services
-from handlers.lookup import KEYWORDS, answer_user_command, explain_paste
+from handlers.lookup import answer_user_command, explain_paste
 
 COMMAND = "/hsperm"
 HELP_WORDS = {"help", "-h", "--help", "?", "h"}
-#: Sub-commands that later changes implement (approvals).
-NOT_YET = {
-    "pending": "Pending fix requests",
-    "audit": "The audit log",
-}
+#: Sub-commands for approvers only: `/hsperm pending`, `/hsperm audit [N]`.
+APPROVER_WORDS = ("pending", "audit")
 #: `/hsperm user …` has at most a person and two keyword/value pairs; longer text is a paste.
 USER_MAX_WORDS = 8
 
@@ -47,7 +46,10 @@ def on_command(
     elif first_word == "user" and is_subcommand(text, first_word):
         answer_user_command(text[len(first_word) :], ack, respond, client, context, logger)
     elif text and is_subcommand(text, first_word):
-        ack(**notice_message(f"{NOT_YET[first_word]} is not enabled in this workspace yet.").kwargs())
+        ack()
+        job = (services(context), origin(context), first_word, text.split()[1:], respond, client, logger)
+        if not defer(context, approver_command, *job):
+            respond(**busy_message().kwargs())
     else:
         ack()
         if text:
@@ -70,7 +72,9 @@ def is_subcommand(text: str, first_word: str) -> bool:
             return True
         named = "@" in words[1] or any(w.lower().partition("=")[0].rstrip(":") in KEYWORDS for w in words[1:])
         return len(words) <= USER_MAX_WORDS and named
-    return first_word in NOT_YET and len(words) == 1
+    if first_word == "audit":
+        return len(words) == 1 or (len(words) == 2 and words[1].isdigit())
+    return first_word in APPROVER_WORDS and len(words) == 1
 
 
 def _open_form(origin: Origin, trigger_id: str, respond: Respond, client: WebClient, logger: Logger) -> None:

@@ -32,6 +32,10 @@ class Origin:
     user_id: str
     #: The conversation; for a form, the one it was opened from (carried in private_metadata).
     channel_id: str | None
+    #: The workspace the person belongs to, and the one that installed hsperm: they differ for
+    #: people from another organisation in a Slack Connect channel (bot/policy.py refuses them).
+    user_team_id: str | None = None
+    home_team_id: str | None = None
 
 
 def origin_from(context: BoltContext, body: dict[str, Any]) -> Origin:
@@ -39,7 +43,17 @@ def origin_from(context: BoltContext, body: dict[str, Any]) -> Origin:
     channel = context.channel_id or form_channel(body.get("view") or {})
     if not channel:
         channel = (body.get("container") or {}).get("channel_id")
-    return Origin(team_id=context.team_id or "", user_id=context.user_id or "", channel_id=channel or None)
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    user_team = user.get("team_id") or body.get("team_id") or context.team_id
+    result = context.authorize_result
+    home = (result.team_id if result is not None else None) or context.team_id
+    return Origin(
+        team_id=context.team_id or "",
+        user_id=context.user_id or "",
+        channel_id=channel or None,
+        user_team_id=user_team or None,
+        home_team_id=home or None,
+    )
 
 
 def form_channel(view: dict[str, Any]) -> str | None:

@@ -9,6 +9,8 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.approvals import PENDING
+from bot.messages.approvals import home_approver_blocks
 from bot.messages.home import HOME_RECENT_LIMIT, home_view
 from bot.services import Services
 from handlers.context import Origin, defer, origin, services
@@ -32,7 +34,15 @@ def publish_home(services: Services, origin: Origin, user: str, client: WebClien
         # Still draw the how-to; the history comes back with the database.
         logger.warning("App Home without history: the store failed (%s)", type(exc).__name__)
         recent = []
+    approver_blocks = []
     try:
-        client.views_publish(user_id=user, view=home_view(recent, lookup_available=services.lookup_available))
+        if services.approvers.is_approver(user):
+            waiting = services.store.fix_requests(team_id=origin.team_id, states=(PENDING,))
+            approver_blocks = home_approver_blocks(waiting)
+    except Exception as exc:
+        logger.warning("App Home without pending requests: %s", type(exc).__name__)
+    view = home_view(recent, lookup_available=services.lookup_available, approver_blocks=approver_blocks)
+    try:
+        client.views_publish(user_id=user, view=view)
     except SlackApiError as exc:
         logger.warning("could not publish App Home for %s: %s", user, exc.response.get("error"))

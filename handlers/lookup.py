@@ -3,16 +3,14 @@
 A lookup makes several HubSpot calls and may wait out a 429, far beyond Slack's 3 seconds, so
 every path acks first with something to look at and runs the lookup on the work queue: the
 command shows a progress line that the report later replaces through its response_url; the form
-closes at once and the report comes privately where its button was clicked. Parsing is pure (`parse_user_command`,
-`validate_lookup_form`) so the odd things people type are tested without Slack.
+closes at once and the report comes privately where its button was clicked. What people type is
+parsed in `bot.lookup.command`, without Slack.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from logging import Logger
 from typing import Any
@@ -20,9 +18,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 
+from bot.approvals import propose
 from bot.hubspot import HubSpotConfigError
-from bot.lookup import LookupInputError, normalize_email, normalize_portal_id, normalize_ticket_id
+from bot.lookup import LookupInputError, PermissionReport
+from bot.lookup.command import UsageError, UserQuery, parse_user_command, validate_lookup_form
+from bot.messages.approvals import fix_blocks
 from bot.messages.diagnosis import busy_message, notice_message, problem_message
 from bot.messages.ids import (
     ACTION_LOOKUP,
@@ -45,117 +47,19 @@ from bot.messages.lookup import (
 from bot.messages.modals import lookup_modal
 from bot.messages.mrkdwn import Message
 from bot.services import Services
+from handlers.approvals import may_read, portal_roles
 from handlers.context import Origin, defer, origin, services
 from handlers.views import deliver_privately
 from knowledge import Diagnosis
 
-KEYWORDS = ("ticket", "portal")
-_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
-#: A word, where Slack's `<…|label with spaces>` markup counts as part of one.
-_WORD = re.compile(r"[^\s<]*<[^<>]*>\S*|\S+")
-#: Slack's link markup around a pasted URL: `<https://…>` or `<https://…|label>`.
-_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|[^<>]*)?>")
-#: The portal in a ticket's record URL (`/contacts/<portal>/record/0-5/<id>`, or the legacy route).
-_PORTAL_IN_TICKET_URL = re.compile(r"/contacts/(\d{1,20})/(?:record/0-5|ticket)/\d")
 #: private_metadata is capped at 3000 characters; the error's required names share it with the channel.
 _METADATA_LIMIT = 2900
-
-
-class UsageError(ValueError):
-    """`/hsperm user …` that cannot be understood; the message says what was wrong, in user terms."""
+#: Where the form shows each field's error (Slack's `errors` are keyed by block id).
+_FORM_BLOCKS = {"email": LOOKUP_EMAIL_BLOCK, "ticket_id": LOOKUP_TICKET_BLOCK, "portal_id": LOOKUP_PORTAL_BLOCK}
 
 
 class SlackUserError(Exception):
     """A mentioned Slack user whose email hsperm cannot learn; the message is trusted mrkdwn."""
-
-
-@dataclass(frozen=True)
-class UserQuery:
-    """Who to look up (an email, or a Slack user whose email is read later) and where."""
-
-    email: str | None = None
-    slack_user: str | None = None
-    ticket_id: str | None = None
-    portal_id: str | None = None
-
-
-def parse_user_command(args: str) -> UserQuery:
-    """The words after `/hsperm user`: the person first or anywhere, `ticket`/`portal` in any order.
-
-    Accepts what Slack actually sends: `<mailto:a@b|a@b>`, `<@U123|ann>`, `<https://…|…>` around a
-    ticket URL, `ticket=123`, `ticket: #123`. A ticket URL also gives the portal when none is named.
-    """
-    person, values = _person_and_keywords(_WORD.findall(args))
-    ticket_text = _unlink(values.get("ticket", "")).lstrip("#")
-    portal_text = values.get("portal")
-    if portal_text is None and (found := _PORTAL_IN_TICKET_URL.search(ticket_text)):
-        portal_text = found.group(1)
-    try:
-        ticket_id = normalize_ticket_id(ticket_text or None)
-        portal_id = normalize_portal_id(portal_text)
-        mention = _MENTION.fullmatch(person)
-        if mention:
-            return UserQuery(slack_user=mention.group(1), ticket_id=ticket_id, portal_id=portal_id)
-        if person.startswith("@"):
-            raise UsageError(
-                f"Slack sent {person} as plain text, so I can't tell who that is: pick the person from "
-                "Slack's @ list, or give their email."
-            )
-        return UserQuery(email=normalize_email(person), ticket_id=ticket_id, portal_id=portal_id)
-    except LookupInputError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _person_and_keywords(words: list[str]) -> tuple[str, dict[str, str]]:
-    """The one word that is not a keyword or its value, and each keyword's value (`k v` or `k=v`)."""
-    person: str | None = None
-    values: dict[str, str] = {}
-    index = 0
-    while index < len(words):
-        word = words[index]
-        key, sep, inline = word.partition("=")
-        key = key.lower().rstrip(":")
-        if key not in KEYWORDS:
-            if person is not None:
-                raise UsageError(f"I don't know what {word!r} means here.")
-            person, index = word, index + 1
-            continue
-        if sep and inline:
-            value, index = inline, index + 1
-        elif index + 1 < len(words):
-            value, index = words[index + 1], index + 2
-        else:
-            raise UsageError(f"`{key}` needs a value after it.")
-        if key in values:
-            raise UsageError(f"`{key}` is given twice.")
-        values[key] = value
-    if person is None:
-        raise UsageError("Name the person: their HubSpot login email, or a Slack @mention.")
-    return person, values
-
-
-def _unlink(text: str) -> str:
-    link = _SLACK_LINK.fullmatch(text)
-    return link.group(1) if link else text
-
-
-def validate_lookup_form(email: str, ticket: str, portal: str) -> tuple[UserQuery | None, dict[str, str]]:
-    """The form's fields -> a query, or Slack's `errors` (block id -> short message shown inline)."""
-    errors: dict[str, str] = {}
-    query: dict[str, str | None] = {}
-    checks = (
-        ("email", LOOKUP_EMAIL_BLOCK, email, normalize_email, "Enter the user's HubSpot login email, e.g. ann@example.com."),
-        ("ticket_id", LOOKUP_TICKET_BLOCK, ticket, normalize_ticket_id, "Enter a ticket id (digits) or its URL."),
-        ("portal_id", LOOKUP_PORTAL_BLOCK, portal, normalize_portal_id, "The portal is a number (Hub ID), or empty."),
-    )
-    for name, block, value, normalize, message in checks:
-        try:
-            query[name] = normalize((value or "").strip())
-        except LookupInputError:
-            errors[block] = message
-    if errors:
-        return None, errors
-    return UserQuery(**query), {}
 
 
 # -- Slack users -------------------------------------------------------------------------------
@@ -206,10 +110,16 @@ def lookup_reply(
     portal_id: str | None,
     required: tuple[str, ...] = (),
     logger: Logger,
+    who: Origin | None = None,
 ) -> Message:
-    """Run the lookup and render it; HubSpot failures are already inside the report as problems."""
+    """Run the lookup and render it; HubSpot failures are already inside the report as problems.
+
+    With `who`, the read policy is checked first (a refusal is the answer, and is audited).
+    """
     if services.lookup is None:
         return lookup_not_configured_message()
+    if who is not None and not (decision := may_read(services, who, "lookup")).allowed:
+        return notice_message(decision.reason)
     try:
         report = services.lookup.lookup(email, ticket_id=ticket_id, portal_id=portal_id, required=required)
     except (LookupInputError, HubSpotConfigError) as exc:
@@ -217,7 +127,15 @@ def lookup_reply(
     except Exception:
         logger.exception("a live lookup failed")
         return problem_message()
-    return lookup_report_message(report)
+    return lookup_report_message(report, fixes=_fixes(services, report, logger))
+
+
+def _fixes(services: Services, report: PermissionReport, logger: Logger) -> list[Block]:
+    """The report's fix buttons, when requests can reach approvers; never at the cost of the report."""
+    if not services.fixes_available or services.lookup is None:
+        return []
+    proposals = propose(report, roles=portal_roles(services, report.portal_id, logger))
+    return fix_blocks(proposals, email=report.email, ticket_id=report.ticket_id, portal_id=report.portal_id)
 
 
 def answer_user_command(
@@ -240,14 +158,19 @@ def answer_user_command(
         portal_id=query.portal_id or default_portal(svc),
     )
     ack(response_type="ephemeral", **progress.kwargs())
-    if not defer(context, _run_user_command, svc, query, respond, client, logger):
+    if not defer(context, _run_user_command, svc, origin(context), query, respond, client, logger):
         respond(replace_original=True, response_type="ephemeral", **busy_message().kwargs())
 
 
-def _run_user_command(services: Services, query: UserQuery, respond: Respond, client: WebClient, logger: Logger) -> None:
+def _run_user_command(
+    services: Services, who: Origin, query: UserQuery, respond: Respond, client: WebClient, logger: Logger
+) -> None:
     try:
-        email = query.email or slack_user_email(client, query.slack_user or "")
-        message = lookup_reply(services, email, ticket_id=query.ticket_id, portal_id=query.portal_id, logger=logger)
+        if not (decision := may_read(services, who, "lookup")).allowed:
+            message = notice_message(decision.reason)
+        else:
+            email = query.email or slack_user_email(client, query.slack_user or "")
+            message = lookup_reply(services, email, ticket_id=query.ticket_id, portal_id=query.portal_id, logger=logger)
     except SlackUserError as exc:
         message = notice_message(str(exc))
     except Exception:
@@ -296,7 +219,12 @@ def register(app: App) -> None:
 
 
 def on_lookup_button(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext,
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
     logger: Logger,
 ) -> None:
     ack()
@@ -309,7 +237,7 @@ def on_lookup_button(
 def on_lookup_submit(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext, logger: Logger) -> None:
     query, errors = validate_lookup_form(*form_values(view))
     if query is None:
-        ack(response_action="errors", errors=errors)
+        ack(response_action="errors", errors={_FORM_BLOCKS[field]: message for field, message in errors.items()})
         return
     ack()
     defer(context, _answer_form, services(context), origin(context), query, form_requires(view), client, logger)
@@ -319,17 +247,26 @@ def _answer_form(
     services: Services, origin: Origin, query: UserQuery, requires: tuple[str, ...], client: WebClient, logger: Logger
 ) -> None:
     message = lookup_reply(
-        services, query.email or "", ticket_id=query.ticket_id, portal_id=query.portal_id, required=requires, logger=logger
-    )
+        services, query.email or "", ticket_id=query.ticket_id, portal_id=query.portal_id, required=requires,
+        logger=logger, who=origin,
+    )  # fmt: skip
     deliver_privately(client, origin.channel_id, origin.user_id, message, message, logger)
 
 
 def open_lookup_form(
-    services: Services, origin: Origin, record_id: str, trigger_id: str, respond: Respond, client: WebClient,
+    services: Services,
+    origin: Origin,
+    record_id: str,
+    trigger_id: str,
+    respond: Respond,
+    client: WebClient,
     logger: Logger,
 ) -> None:
     if services.lookup is None:
         respond(replace_original=False, **lookup_not_configured_message().kwargs())
+        return
+    if not (decision := may_read(services, origin, "lookup")).allowed:
+        respond(replace_original=False, **notice_message(decision.reason).kwargs())
         return
     try:
         record = services.store.get_diagnosis(record_id, origin.team_id)
@@ -338,10 +275,13 @@ def open_lookup_form(
         respond(replace_original=False, **problem_message().kwargs())
         return
     if record is None:
-        respond(replace_original=False, **notice_message(
-            "I can't find that diagnosis any more. Ask directly instead: "
-            "`/hsperm user ann@example.com ticket 123 portal 342871372`."
-        ).kwargs())
+        respond(
+            replace_original=False,
+            **notice_message(
+                "I can't find that diagnosis any more. Ask directly instead: "
+                "`/hsperm user ann@example.com ticket 123 portal 342871372`."
+            ).kwargs(),
+        )
         return
     diagnosis = record.diagnosis
     view = lookup_modal(

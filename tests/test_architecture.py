@@ -74,7 +74,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.metrics",),
     ("bot.config", "bot.redact", "bot.facts", "bot.work", "bot.pasted_text", "bot.forensics"),
     ("bot.hubspot", "bot.store", "bot.render", "bot.slack_client", "bot.slack_files", "bot.logs"),
-    ("bot.lookup",),
+    ("bot.lookup", "bot.approvals", "bot.policy", "bot.audit"),
     ("bot.messages", "bot.services"),
     ("handlers",),
     ("bot.app",),
@@ -136,3 +136,12 @@ def test_no_import_cycles() -> None:
     for module in graph:
         if module not in state:
             visit(module, [])
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared pastes live in tests/samples.py and shared steps in their own modules, so a test
+    module can be read (and deleted) on its own."""
+    for path in (REPO / "tests").rglob("test_*.py"):
+        for imported in _imports(path):
+            leaf = imported.split(".")[-1]
+            assert not (imported.startswith("tests.") and leaf.startswith("test_")), f"{path.name} imports {imported}"

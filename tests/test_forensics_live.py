@@ -292,7 +292,7 @@ def test_after_a_fix_has_ann_logged_in_since(service, world):
 
 
 def test_cli_exits_0_when_forensics_are_unknown(fake_hubspot):
-    from tests.test_lookup_cli import assert_clean, run_lookup
+    from tests.lookup_cli_steps import assert_clean, run_lookup
 
     env = {"HUBSPOT_API_URL": fake_hubspot.url, "HUBSPOT_ACCESS_TOKEN": TOKEN}
     text = run_lookup("--email", "ann@example.com", "--ticket", "123", env=env)
@@ -308,7 +308,7 @@ def test_cli_exits_0_when_forensics_are_unknown(fake_hubspot):
 
 
 def test_cli_shows_what_changed(world):
-    from tests.test_lookup_cli import run_lookup
+    from tests.lookup_cli_steps import run_lookup
 
     bob_removes_ann_from_a_team(world, ago(minutes=5))
     result = run_lookup("--email", "ann@example.com", env={"HUBSPOT_API_URL": world.url, "HUBSPOT_ACCESS_TOKEN": TOKEN})

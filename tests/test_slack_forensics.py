@@ -13,15 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.fakes.hubspot import ANN_USER, BOB_USER, PORTAL, TOKEN, ago, stamp
-from tests.fakes.slack import message_event
-from tests.samples import TICKET_ERROR
+from tests.fakes.slack import message_event, message_shortcut
+from tests.samples import INVALID_TOKEN, TICKET_ERROR
 
-INVALID_TOKEN = (
-    'HubSpot sync failed: {"status":"error","message":"Authentication credentials not found. This API supports both '
-    "API Key and OAuth 2.0 authentication and you can find more details at "
-    'https://developers.hubspot.com/docs/methods/auth/oauth-overview","correlationId":'
-    '"4ad3c2b9-8f0e-4d57-9a2e-6c1f0b8e5a11","category":"INVALID_AUTHENTICATION"}'
-)
 MISSING_SCOPES = (
     '{"status":"error","message":"This app hasn\'t been granted all required scopes to make this call. Read more '
     'about required scopes here: https://developers.hubspot.com/scopes.","correlationId":'
@@ -172,12 +166,11 @@ def test_user_lookup_in_slack_shows_what_changed_for_the_user(bot, world, fake_s
 
 
 def test_the_shortcut_on_an_old_message_reads_the_week_before_that_message(bot, world, fake_slack):
-    from tests.test_slack_interactive import _shortcut
 
     pasted = ago(days=3)
     rotate(world, pasted - timedelta(hours=2))
     rotate(world, ago(hours=1))  # after the message: cannot explain it
-    payload = _shortcut(fake_slack, INVALID_TOKEN)
+    payload = message_shortcut(fake_slack, INVALID_TOKEN)
     payload["message"]["ts"] = f"{pasted.timestamp():.6f}"
     assert bot.post_interaction(payload).status_code == 200
     _, follow_up = fake_slack.wait_for("webhook", 2)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.messages.ids import ACTION_SHARE, MODAL_ACTION_ID, MODAL_BLOCK_ID, MODAL_CALLBACK_ID, SHORTCUT_CALLBACK_ID
-from tests.fakes.slack import BOT_USER_ID, TEAM_ID, block_action, message_event
+from bot.messages.ids import ACTION_SHARE, MODAL_ACTION_ID, MODAL_BLOCK_ID, MODAL_CALLBACK_ID
+from tests.fakes.slack import BOT_USER_ID, TEAM_ID, block_action, message_event, message_shortcut
 from tests.samples import PAT, TICKET_ERROR
 
 
@@ -147,20 +147,8 @@ def test_someone_elses_share_value_is_refused(slack_bot, fake_slack):
     assert all(c.params.get("response_type") != "in_channel" for c in fake_slack.calls("webhook"))
 
 
-def _shortcut(fake, text: str) -> dict:
-    return {
-        "type": "message_action",
-        "callback_id": SHORTCUT_CALLBACK_ID,
-        "trigger_id": "1337.42.shortcut",
-        "user": {"id": "U0ALICE", "username": "alice", "team_id": TEAM_ID},
-        "channel": {"id": "C0GENERAL", "name": "general"},
-        "message": {"type": "message", "user": "U0BOB", "ts": "1764299999.000100", "text": text},
-        "response_url": fake.webhook_url("shortcut"),
-    }
-
-
 def test_the_message_shortcut_answers_privately_and_shares_into_the_thread(slack_bot, fake_slack):
-    assert slack_bot.post_interaction(_shortcut(fake_slack, TICKET_ERROR)).status_code == 200
+    assert slack_bot.post_interaction(message_shortcut(fake_slack, TICKET_ERROR)).status_code == 200
     [answer] = fake_slack.wait_for("webhook")
     assert answer.params["response_type"] == "ephemeral"
     assert "HubSpot user permission" in answer.text
@@ -172,7 +160,7 @@ def test_the_message_shortcut_answers_privately_and_shares_into_the_thread(slack
 
 
 def test_the_shortcut_on_an_ordinary_message_says_so(slack_bot, fake_slack):
-    slack_bot.post_interaction(_shortcut(fake_slack, "standup in 5"))
+    slack_bot.post_interaction(message_shortcut(fake_slack, "standup in 5"))
     [answer] = fake_slack.wait_for("webhook")
     assert "couldn't find a HubSpot error" in answer.text
 

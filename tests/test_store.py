@@ -13,19 +13,7 @@ import psycopg
 import pytest
 
 from bot.store import MIGRATIONS, SCHEMA_VERSION, PostgresStore, StoreError, diagnosis_from_dict, open_store
-from knowledge import ChecklistItem, Diagnosis
-
-TICKET = Diagnosis(
-    kind="user_permission",
-    summary="The HubSpot user lacks ticket access.",
-    alternatives=("missing_scopes",),
-    object_type="TICKET",
-    portal_id="342871372",
-    requires=("tickets-read", "tickets-access"),
-    status=403,
-    secrets=("hubspot_private_app_token",),
-    checklist=(ChecklistItem("Open *Users & Teams*", "<https://app.hubspot.com/|Settings> → Users"),),
-)
+from tests.samples import TICKET
 
 
 def _query(database_url: str, sql: str) -> list[tuple]:

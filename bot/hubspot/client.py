@@ -264,6 +264,32 @@ class HubSpotClient(ActivityEndpoints):
         )
         return self._shape(what, endpoint, lambda: Ticket.from_api(data))
 
+    # -- writes (approved fixes only) -----------------------------------------------------------
+
+    def update_user(self, user_id: str, body: Mapping[str, Any], portal_id: str | None = None) -> HubSpotUser:
+        """`PUT /settings/v3/users/{userId}` (§1.1) with a PublicUserUpdate: only the fields given.
+
+        Callers build `body` from the user as just read (read-modify-write), because the API has
+        no PATCH and keeps one `roleId`. Needs settings.users.write (or crm.objects.users.write).
+        """
+        what = f"updating HubSpot user {user_id}"
+        endpoint = "/settings/v3/users/{id}"
+        data = self.request(
+            "PUT", f"/settings/v3/users/{quote(str(user_id), safe='')}", portal_id=portal_id, json_body=dict(body),
+            what=what, endpoint=endpoint, write=True,
+        )  # fmt: skip
+        return self._shape(what, endpoint, lambda: HubSpotUser.from_api(data))
+
+    def update_ticket(self, ticket_id: str, properties: Mapping[str, Any], portal_id: str | None = None) -> Ticket:
+        """`PATCH /crm/v3/objects/tickets/{ticketId}` with `{"properties": {...}}` (§3); scope `tickets`."""
+        what = f"updating ticket {ticket_id}"
+        endpoint = "/crm/v3/objects/tickets/{ticketId}"
+        data = self.request(
+            "PATCH", f"/crm/v3/objects/tickets/{quote(str(ticket_id), safe='')}", portal_id=portal_id,
+            json_body={"properties": dict(properties)}, what=what, endpoint=endpoint, write=True,
+        )  # fmt: skip
+        return self._shape(what, endpoint, lambda: Ticket.from_api(data))
+
     def permitted_users(self, portal_id: str, object_id: str, object_type_id: str = TICKET_OBJECT_TYPE_ID) -> PermittedUsers:
         """HubSpot's per-record access answer (BETA, §6.4) for one record of the given portal."""
         resource = f"hcrn:{portal_id}:crm-object:{object_type_id}:{object_id}"

@@ -113,11 +113,14 @@ class Transport:
         endpoint: str | None = None,
         auth: bool = True,
         caller_explains: bool = False,
+        write: bool = False,
     ) -> Any:
         """Send one call with retries and return its parsed JSON (None for 204).
 
         `what` names the call in messages ("reading user ann@example.com"); `endpoint` is a
-        token-free template of `path` for errors and logs (paths can embed a token).
+        token-free template of `path` for errors and logs (paths can embed a token). A `write` is
+        retried only when HubSpot says it did not process it (429, 423): after a 5xx or a timeout
+        it may have, and the caller reads HubSpot back instead of sending it again blindly.
         """
         token = self.tokens.for_portal(portal_id)
         call = Call(what, endpoint or path, portal_id, self.tokens.kind_hint(portal_id), self.tokens.setting_for(portal_id))
@@ -129,6 +132,8 @@ class Transport:
             result, error, wait = self._attempt(method, path, params, body, headers, token, call, attempt)
             if error is None:
                 return result
+            if write and error.status not in (423, 429):
+                wait = None
             if wait is None or attempt == self.attempts:
                 break
             log.info(

@@ -1,8 +1,9 @@
 """Live lookup: who a HubSpot user is, who owns a ticket, and whether the one can see the other.
 
-Layout: `inputs` (what a lookup accepts), `report` (the facts, plain dataclasses), `service`
-(the HubSpot calls and the facts they give), `verdict` (pure: facts -> `Verdict`), `text`
-(terminal rendering), `cli` (`python -m bot lookup`). Slack rendering is `bot.messages.lookup`.
+Layout: `inputs` (what a lookup accepts), `command` (`/hsperm user …` and the form, as typed),
+`report` (the facts, plain dataclasses), `service` (the HubSpot calls and the facts they give),
+`verdict` (pure: facts -> `Verdict`), `text` (terminal rendering), `cli` (`python -m bot lookup`).
+Slack rendering is `bot.messages.lookup`.
 """
 
 from __future__ import annotations

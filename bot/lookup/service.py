@@ -135,6 +135,13 @@ class LookupService:
             ("roles", self._key(portal_id)), lambda: {r.id: r for r in self.client.list_roles(portal_id)}
         )
 
+    def roles(self, portal_id: str | None = None) -> list[Role]:
+        """The portal's permission sets (cached like every lookup's), for fix proposals."""
+        return list(self._roles(portal_id).values())
+
+    def token_scopes(self, portal_id: str | None = None) -> tuple[str, ...]:
+        return tuple(self.token_info(portal_id).scopes)
+
     def _teams(self, portal_id: str | None) -> dict[str, Team]:
         return self._cache.load(
             ("teams", self._key(portal_id)), lambda: {t.id: t for t in self.client.list_teams(portal_id)}

@@ -30,6 +30,8 @@ def help_message(*, lookup_available: bool) -> Message:
             "• `/hsperm` alone opens a form for long pastes.",
             "• On any message: *⋮ More actions → Diagnose HubSpot error*.",
             lookup,
+            "• A lookup report offers *fixes*: one click sends the request to the approvers, who apply it "
+            "with one more click; you hear the outcome. Approvers: `/hsperm pending`, `/hsperm audit [N]`.",
             "• `/hsperm help` shows this.",
             "",
             ":lock: If a paste contains a token, I say so (never the value) and tell you how to rotate it.",

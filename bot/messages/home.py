@@ -23,7 +23,6 @@ SOURCE_LABELS = {
 }
 
 
-
 def _where(record: DiagnosisRecord) -> str:
     channel = record.channel_id or ""
     if channel.startswith(("C", "G")):
@@ -38,7 +37,8 @@ def _when(epoch: float) -> str:
     return f"<!date^{seconds}^{{date_short_pretty}} at {{time}}|{seconds}>"
 
 
-def home_view(recent: Sequence[DiagnosisRecord], *, lookup_available: bool) -> View:
+def home_view(recent: Sequence[DiagnosisRecord], *, lookup_available: bool, approver_blocks: Sequence[Block] = ()) -> View:
+    """How to use hsperm, then (approvers only: `approver_blocks`) what waits for them, then history."""
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text="hsperm: HubSpot permission errors, explained")),
         section(
@@ -47,6 +47,7 @@ def home_view(recent: Sequence[DiagnosisRecord], *, lookup_available: bool) -> V
             "the checklist for what it really is, with links into the right HubSpot settings page."
         ),
         *help_message(lookup_available=lookup_available).blocks,
+        *approver_blocks,
         DividerBlock(),
         HeaderBlock(text=PlainTextObject(text="Recent diagnoses in this workspace")),
     ]
@@ -60,4 +61,3 @@ def home_view(recent: Sequence[DiagnosisRecord], *, lookup_available: bool) -> V
             line += f"\n{summary}"
         blocks.append(section(line))
     return View(type="home", blocks=blocks[:MAX_VIEW_BLOCKS])
-

@@ -19,3 +19,13 @@ LOOKUP_PORTAL_BLOCK, LOOKUP_PORTAL_ACTION = "lookup_portal", "portal_input"
 LOOKUP_USAGE = "/hsperm user <email|@user> [ticket <id|url>] [portal <id>]"
 #: The setting that turns live lookups on; named in every "not configured" answer.
 LOOKUP_SETTING = "HUBSPOT_ACCESS_TOKEN"
+#: Fix requests (DESIGN §3): one `hsperm_request_fix_<key>` button per proposed fix (unique within a
+#: message), then approve/deny/mark-done on the request, all with value = the request id.
+ACTION_REQUEST_FIX = "hsperm_request_fix"
+ACTION_APPROVE = "hsperm_approve"
+ACTION_DENY = "hsperm_deny"
+ACTION_MARK_DONE = "hsperm_mark_done"
+ACTION_RETRY = "hsperm_retry"
+#: Inside a request: the permission set an approver picks, and the several-roles confirmation.
+ACTION_FIX_ROLE = "hsperm_fix_role"
+ACTION_FIX_CONFIRM = "hsperm_fix_confirm"

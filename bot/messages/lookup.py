@@ -208,8 +208,11 @@ def _bullets(items: Sequence[str]) -> str:
     return "\n".join(shown)
 
 
-def lookup_report_message(report: PermissionReport) -> Message:
-    """A live lookup's answer: the verdict, the facts it rests on, then what nobody can read via the API."""
+def lookup_report_message(report: PermissionReport, *, fixes: Sequence[Block] = ()) -> Message:
+    """A live lookup's answer: the verdict, the facts it rests on, then what nobody can read via the API.
+
+    `fixes` (bot.messages.approvals.fix_blocks) go after the facts, before the footer.
+    """
     icon = _VERDICT_ICONS.get(report.can_view, ":grey_question:")
     asked = [f"Live lookup of {code(report.email)}"]
     if report.ticket_id:
@@ -243,6 +246,7 @@ def lookup_report_message(report: PermissionReport) -> Message:
         blocks.append(section(":warning: *Some facts are missing: HubSpot calls failed*\n" + _bullets(lines)))
     if report.notes:
         blocks.append(context(" ".join(untrusted(note, 300) for note in report.notes[:_MAX_REPORT_ITEMS])))
+    blocks += fixes
     blocks.append(context("hsperm · live from HubSpot's API · `/hsperm help` for everything it can do"))
     fallback = f"hsperm lookup: {untrusted(report.verdict or 'no verdict', 900)}"
     return Message(text=fallback, blocks=tuple(_fit_message(blocks[:MAX_MESSAGE_BLOCKS])))

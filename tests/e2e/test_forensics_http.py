@@ -7,7 +7,7 @@ import threading
 
 from tests.fakes.hubspot import BOB_USER, PORTAL, TOKEN, ago, stamp
 from tests.fakes.slack import message_event
-from tests.test_slack_forensics import INVALID_TOKEN
+from tests.samples import INVALID_TOKEN
 
 
 def test_the_security_log_is_read_after_the_ack_and_the_checklist(start_http_bot, forensics_hubspot, fake_slack):

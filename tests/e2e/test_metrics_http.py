@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-from pathlib import Path
 
 import psutil
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.test_web import _free_port, _wait_healthy
+from tests.e2e.processes import REPO, free_port, run_server, wait_healthy
 from tests.fakes.hubspot import PORTAL, TOKEN
 from tests.fakes.slack import SlackSender, bot_env, message_event
 from tests.samples import TICKET_ERROR
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def scrape(bot, headers: dict[str, str] | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -135,19 +131,12 @@ def _procfile_web() -> list[str]:
     ids=["serve", "procfile"],
 )
 def test_every_gunicorn_worker_reports_all_requests(fake_slack, tmp_path, command, in_repo, addresses):
-    port = _free_port()
-    env = {**os.environ, **bot_env(fake_slack, f"sqlite:///{tmp_path / 'hsperm.db'}"), "PORT": str(port),
-           "PYTHONPATH": str(REPO), "WEB_CONCURRENCY": "2"}
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
-    for name in ("HOST", "PROMETHEUS_MULTIPROC_DIR"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        command, cwd=REPO if in_repo else tmp_path, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
+    port = free_port()
+    env = bot_env(fake_slack, f"sqlite:///{tmp_path / 'hsperm.db'}")
+    process = run_server(command, env, port, REPO if in_repo else tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process)
+        wait_healthy(url, process)
         assert _listening_addresses(process.pid, port) == addresses
         sender = SlackSender(url, fake_slack)
         sent = 6

@@ -32,8 +32,7 @@ from bot.messages.ids import (
 from bot.web import create_wsgi_app
 from tests.fakes.hubspot import EU_PORTAL, EU_TOKEN, PORTAL, TOKEN
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, BotServer, block_action, bot_env, message_event
-from tests.samples import TICKET_ERROR
-from tests.test_slack_lookup import _submission as lookup_submission
+from tests.samples import TICKET_ERROR, lookup_form_submission
 
 # -- secrets in the settings ------------------------------------------------------------------
 CLIENT_ID = "5f2c8a41-0b3d-4e6f-9a7c-2d1e0f3b4a5c"
@@ -157,7 +156,7 @@ def test_no_flow_leaks_a_secret_to_logs_store_answers_or_slack(fake_slack, fake_
         send(bot.post_interaction(block_action(fake_slack, ACTION_SHARE, private.button_value(ACTION_SHARE))))
         send(bot.post_interaction(block_action(fake_slack, ACTION_LOOKUP, private.button_value(ACTION_LOOKUP))))
         opened = [c for c in fake_slack.wait_for("views.open", count=2) if "lookup" in json.dumps(c.params["view"])]
-        send(bot.post_interaction(lookup_submission(opened[-1].params["view"], "ann@example.com", "123", PORTAL)))
+        send(bot.post_interaction(lookup_form_submission(opened[-1].params["view"], "ann@example.com", "123", PORTAL)))
 
         # Live lookups with both configured tokens, one failing with 401 and one with 500s.
         send(bot.post_command(f"user ann@example.com ticket 123 portal {PORTAL}"))

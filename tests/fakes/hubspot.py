@@ -35,9 +35,14 @@ ALL_SCOPES = (
     "oauth",
 )
 
+#: The scopes hsperm's token needs on top of ALL_SCOPES to apply approved fixes (§7.1).
+WRITE_SCOPES = ("settings.users.write", "settings.billing.write")
+
 #: endpoint family -> scopes that satisfy it (any one), in the order HubSpot lists them in errors
 SCOPES_NEEDED: dict[str, tuple[str, ...]] = {
     "users": ("settings.users.read", "crm.objects.users.read"),
+    "users_write": ("settings.users.write", "crm.objects.users.write"),
+    "billing": ("settings.billing.write",),
     "teams": ("settings.users.teams.read",),
     "owners": ("crm.objects.owners.read", "automation"),
     "tickets": ("tickets.highly_sensitive.v2", "tickets.sensitive.v2", "tickets"),
@@ -121,6 +126,9 @@ class Portal:
     api_usage: list[dict[str, Any]] | None = None
     #: `PublicSeat` rows
     seats: list[dict[str, Any]] = field(default_factory=list)
+    #: user id -> ticket View level ("ALL", "TEAM", "OWNED"): when set, permitted-users is computed
+    #: from owners and teams for these users instead of read from `permitted`, so a team change shows
+    access_levels: dict[str, str] = field(default_factory=dict)
 
 
 class FakeHubSpot:
@@ -363,6 +371,12 @@ class FakeHubSpot:
     def calls_to(self, fragment: str) -> list[Call]:
         return [c for c in self.calls if fragment in c.path]
 
+    def writes(self) -> list[Call]:
+        """Every call that could change HubSpot (PUT, PATCH, POST to non-introspection paths, DELETE)."""
+        with self._lock:
+            calls = list(self.calls)
+        return [c for c in calls if c.method in ("PUT", "PATCH", "DELETE")]
+
     def reset_calls(self) -> None:
         with self._lock:
             self.calls.clear()
@@ -575,6 +589,12 @@ class FakeHubSpot:
         if isinstance(auth, tuple):
             return auth
         portal = self.portal(auth.hub_id)
+        if method == "PUT" and path.startswith("/settings/v3/users/"):
+            with self._lock:
+                return self._update_user(portal, auth, unquote(path.rsplit("/", 1)[1]), body)
+        if method == "PATCH" and path.startswith("/crm/v3/objects/tickets/"):
+            with self._lock:
+                return self._update_ticket(portal, auth, path.rsplit("/", 1)[1], body)
         if method != "GET":
             return 405, {}, error_body("VALIDATION_ERROR", "Method not allowed in the fake")
 
@@ -667,7 +687,7 @@ class FakeHubSpot:
                 parts = resource.split(":")
                 if len(parts) != 5 or parts[0] != "hcrn" or parts[1] != portal.hub_id:
                     return 400, {}, error_body("VALIDATION_ERROR", f"Invalid resource {resource}")
-                ticket = portal.permitted.get(parts[4], {})
+                ticket = self._permitted(portal, parts[4])
                 answer[resource] = {f"crm-object:{action}": {"permittedUsers": users} for action, users in ticket.items()}
             return 200, {}, {"resources": answer}
 
@@ -734,6 +754,111 @@ class FakeHubSpot:
     @staticmethod
     def _newest_first(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
         return sorted(rows, key=lambda r: _epoch_ms(r[key]), reverse=True)
+
+    # -- writes (§1.1 PUT user, §3 PATCH ticket) ------------------------------------------------
+
+    def _update_user(self, portal: Portal, auth: TokenRecord, user_id: str, body: Any) -> tuple[int, dict, Any]:
+        """PUT /settings/v3/users/{userId}: a PublicUserUpdate, applied to the fields it names.
+
+        As reported for the real API, `roleId` replaces every role (roleIds collapses to it) and
+        a `roleIds` array is ignored; roles with a paid seat need settings.billing.write.
+        """
+        denied = self._scoped(auth, "users_write")
+        if denied:
+            return denied
+        user = portal.users.get(user_id)
+        if user is None:
+            return 404, {}, error_body("OBJECT_NOT_FOUND", f"User {user_id} not found", context={"id": [user_id]})
+        if not isinstance(body, dict):
+            return 400, {}, error_body("VALIDATION_ERROR", "Invalid input JSON")
+        allowed = {"firstName", "lastName", "primaryTeamId", "roleId", "secondaryTeamIds", "seatNames", "roleIds"}
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            return 400, {}, error_body("VALIDATION_ERROR", f"Unrecognized field(s): {', '.join(unknown)}")
+        team_ids = {t["id"] for t in portal.teams}
+        roles = {r["id"]: r for r in portal.roles}
+        teams = [body["primaryTeamId"]] if body.get("primaryTeamId") else []
+        teams += list(body.get("secondaryTeamIds") or [])
+        if any(t not in team_ids for t in teams):
+            return 400, {}, error_body("VALIDATION_ERROR", "Team does not exist")
+        if "roleId" in body:
+            role = roles.get(str(body["roleId"]))
+            if role is None:
+                return 400, {}, error_body("VALIDATION_ERROR", f"Role {body['roleId']} does not exist")
+            if role["requiresBillingWrite"]:
+                denied = self._scoped(auth, "billing")
+                if denied:
+                    return denied
+            user["roleId"], user["roleIds"] = role["id"], [role["id"]]
+        for name in ("firstName", "lastName", "seatNames", "primaryTeamId"):
+            if name in body:
+                user[name] = body[name]
+        if "secondaryTeamIds" in body:
+            user["secondaryTeamIds"] = list(body["secondaryTeamIds"])
+        self._sync_teams(portal, user)
+        return 200, {}, user
+
+    def _sync_teams(self, portal: Portal, user: dict[str, Any]) -> None:
+        """Team member lists and the owner's teams follow the user's teams, as in HubSpot."""
+        uid = user["id"]
+        secondary = user.get("secondaryTeamIds") or []
+        for team in portal.teams:
+            primary = [uid] if team["id"] == user.get("primaryTeamId") else []
+            team["userIds"] = [u for u in team["userIds"] if u != uid] + primary
+            extra = [uid] if team["id"] in secondary else []
+            team["secondaryUserIds"] = [u for u in team["secondaryUserIds"] if u != uid] + extra
+        names = {t["id"]: t["name"] for t in portal.teams}
+        for owner in portal.owners:
+            if str(owner["userId"]) == uid:
+                primary = user.get("primaryTeamId")
+                owner["teams"] = ([{"id": primary, "name": names[primary], "primary": True}] if primary else []) + [
+                    {"id": t, "name": names[t], "primary": False} for t in secondary
+                ]
+
+    def _update_ticket(self, portal: Portal, auth: TokenRecord, ticket_id: str, body: Any) -> tuple[int, dict, Any]:
+        """PATCH /crm/v3/objects/tickets/{ticketId} with `{"properties": {...}}` (SimplePublicObjectInput)."""
+        denied = self._scoped(auth, "tickets")
+        if denied:
+            return denied
+        props = portal.tickets.get(ticket_id)
+        if props is None:
+            return 404, {}, error_body("OBJECT_NOT_FOUND", "Object not found.", context={"id": [ticket_id]})
+        changes = body.get("properties") if isinstance(body, dict) else None
+        if not isinstance(changes, dict):
+            return 400, {}, error_body("VALIDATION_ERROR", "Invalid input JSON: properties is required")
+        for name, value in changes.items():
+            if name not in props:
+                return 400, {}, error_body(
+                    "VALIDATION_ERROR",
+                    f'Property "{name}" does not exist',
+                    errors=[{"message": f'Property "{name}" does not exist', "code": "PROPERTY_DOESNT_EXIST",
+                             "context": {"propertyName": [name]}}],
+                )  # fmt: skip
+            if name == "hubspot_owner_id" and value and value not in {o["id"] for o in portal.owners}:
+                return 400, {}, error_body("VALIDATION_ERROR", f"{value} is not a valid owner id")
+        props.update({k: (None if v in ("", None) else str(v)) for k, v in changes.items()})
+        answer = {"id": ticket_id, "properties": dict(props), "createdAt": STAMP, "updatedAt": STAMP, "archived": False}
+        return 200, {}, answer
+
+    def _permitted(self, portal: Portal, ticket_id: str) -> dict[str, list[int]]:
+        """Who may view/edit a ticket: the stored lists, recomputed for users given an access level."""
+        stored = {action: list(users) for action, users in portal.permitted.get(ticket_id, {}).items()}
+        if not portal.access_levels:
+            return stored
+        props = portal.tickets.get(ticket_id) or {}
+        owner = next((o for o in portal.owners if o["id"] == props.get("hubspot_owner_id")), None)
+        owner_teams = {t["id"] for t in (owner or {}).get("teams", [])}
+        ticket_teams = {props["hubspot_team_id"]} if props.get("hubspot_team_id") else owner_teams
+        view = [u for u in stored.get("VIEW", []) if str(u) not in portal.access_levels]
+        for uid, level in portal.access_levels.items():
+            user = portal.users[uid]
+            owns = owner is not None and str(owner["userId"]) == uid
+            teams = {user.get("primaryTeamId"), *(user.get("secondaryTeamIds") or [])} - {None}
+            if user.get("superAdmin") or level == "ALL" or owns or (level == "TEAM" and teams & ticket_teams):
+                view.append(int(uid))
+        stored["VIEW"] = sorted(set(view))
+        stored.setdefault("EDIT", [])
+        return stored
 
     def _page(self, rows: list[dict[str, Any]], query: dict[str, list[str]], path: str) -> dict[str, Any]:
         limit = int(query.get("limit", ["100"])[0])

@@ -2,7 +2,8 @@
 
 `serve_forever` notices `shutdown()` only at its next poll (0.5 s by default), which every test
 with a fake server used to pay on teardown. Here the loop also watches a wake-up socket, so
-`stop()` returns as soon as the loop sees it.
+`stop()` returns as soon as the loop sees it. Stopping twice is harmless: a test may stop a
+server (a crashed instance) that its fixture stops again at teardown.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Serving:
                 self.server.handle_request()  # ready, so it does not block
 
     def stop(self) -> None:
+        if self._wake_write.fileno() == -1:
+            return  # already stopped
         self._wake_write.send(b"x")
         self._thread.join(timeout=10)
         self.server.server_close()

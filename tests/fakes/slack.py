@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -97,6 +98,8 @@ class FakeSlack:
         self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
         #: users.info answers by user id (others get a default profile with alice@example.com)
         self.users: dict[str, dict[str, Any]] = {}
+        #: usergroups.users.list answers: user-group id -> member user ids (unknown ids: no_such_subteam)
+        self.usergroups: dict[str, list[str]] = {}
         self._holds: dict[str, threading.Event] = {}
         #: files.info answers by file id (ids not here get file_not_found, as for a Slack Connect file
         #: this workspace may not read), and file bodies served under /files-pri/ by path
@@ -249,6 +252,20 @@ class FakeSlack:
         if method == "files.info":
             answer = self.files.get(params.get("file"))
             return {"ok": True, **answer} if answer else {"ok": False, "error": "file_not_found"}
+        if method == "usergroups.users.list":
+            group = params.get("usergroup")
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(self.usergroups[group])}
+        if method == "chat.getPermalink":
+            channel, ts = params.get("channel"), str(params.get("message_ts") or "")
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://hsperm-test.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+            }
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"), "text": params.get("text")}
         if method == "conversations.info":
             return {"ok": True, "channel": {"id": params.get("channel"), "is_member": True}}
         return {"ok": True}
@@ -345,6 +362,9 @@ def sign(body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
+_action_ts = itertools.count(1)
+
+
 def block_action(
     fake: FakeSlack, action_id: str, value: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL"
 ) -> dict[str, Any]:
@@ -357,7 +377,9 @@ def block_action(
         "channel": {"id": channel, "name": "general"},
         "response_url": fake.webhook_url(action_id),
         "actions": [
-            {"action_id": action_id, "block_id": "b1", "value": value, "type": "button", "action_ts": "1764300001.1"}
+            # Slack stamps each click with its own time, so no two clicks are the same request.
+            {"action_id": action_id, "block_id": "b1", "value": value, "type": "button",
+             "action_ts": f"{int(time.time())}.{next(_action_ts):06d}"}
         ],
     }
 
@@ -440,7 +462,8 @@ class SlackSender:
             "text": text,
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
-            "response_url": self.fake.webhook_url("command"),
+            # Slack gives every invocation its own response_url, so no two commands are the same request.
+            "response_url": self.fake.webhook_url(),
             "trigger_id": "1337.42.abcdef",
         }
         return self.post_signed(urlencode(form).encode(), "application/x-www-form-urlencoded")
@@ -564,3 +587,22 @@ def slack_bot(start_bot: Callable[..., Any]) -> Any:
 def http_bot(start_http_bot: Callable[..., BotServer]) -> BotServer:
     """One hsperm over real HTTP on a fresh SQLite database, talking to `fake_slack`."""
     return start_http_bot()
+
+
+#: Slack sends the callback ids the app's manifest declares.
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.json"
+
+
+def message_shortcut(fake: FakeSlack, text: str) -> dict:
+    """The payload Slack sends when Alice runs the message shortcut on Bob's message; its callback id
+    is the one manifest.json declares."""
+    callback_id = json.loads(MANIFEST.read_text(encoding="utf-8"))["features"]["shortcuts"][0]["callback_id"]
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": "1337.42.shortcut",
+        "user": {"id": "U0ALICE", "username": "alice", "team_id": TEAM_ID},
+        "channel": {"id": "C0GENERAL", "name": "general"},
+        "message": {"type": "message", "user": "U0BOB", "ts": "1764299999.000100", "text": text},
+        "response_url": fake.webhook_url("shortcut"),
+    }
