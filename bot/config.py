@@ -39,7 +39,16 @@ class Settings:
     #: bot ids whose messages are answered; ("all",) answers every bot
     answer_bots: tuple[str, ...] = ()
     port: int = 3000
+    #: Interface `serve` binds in HTTP mode (HOST); loopback unless an operator opens it up.
+    host: str = "127.0.0.1"
     log_level: str = "INFO"
+    #: "json" (one object per line, for log pipelines) or "text" (for people)
+    log_format: str = "json"
+    #: HubSpot app credentials for OAuth token introspection (v3); optional.
+    hubspot_client_id: str | None = None
+    hubspot_client_secret: str | None = None
+    #: When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>`.
+    metrics_token: str | None = None
 
     def __repr__(self) -> str:
         # Settings end up in logs and tracebacks; tokens must not.
@@ -48,6 +57,7 @@ class Settings:
             "slack_signing_secret": _presence(self.slack_signing_secret),
             "slack_app_token": _presence(self.slack_app_token),
             "hubspot_access_token": _presence(self.hubspot_access_token),
+            "hubspot_client_secret": _presence(self.hubspot_client_secret),
             "hubspot_portal_tokens": sorted(self.hubspot_portal_tokens),
             "slack_api_url": self.slack_api_url,
             "hubspot_api_url": self.hubspot_api_url,
@@ -55,6 +65,23 @@ class Settings:
             "socket_mode": self.socket_mode,
         }
         return f"Settings({shown})"
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Every configured value that must never be shown, logged or stored."""
+        values = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.hubspot_access_token,
+            self.hubspot_client_secret,
+            self.metrics_token,
+            *self.hubspot_portal_tokens.values(),
+        ]
+        password = re.search(r"://[^:/@]+:([^@]+)@", self.database_url)
+        if password:
+            values.append(password.group(1))
+        return [v for v in values if v]
 
     @property
     def socket_mode(self) -> bool:
@@ -163,6 +190,16 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
         raise ConfigError("DATABASE_URL must start with sqlite:///, postgres:// or postgresql://.")
 
+    log_format = (get("LOG_FORMAT") or "json").lower()
+    if log_format not in ("json", "text"):
+        raise ConfigError(f"LOG_FORMAT must be json or text, got {log_format!r}.")
+    client_id, client_secret = get("HUBSPOT_CLIENT_ID"), get("HUBSPOT_CLIENT_SECRET")
+    if bool(client_id) != bool(client_secret):
+        raise ConfigError("HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET go together: set both (or neither).")
+    host = get("HOST") or "127.0.0.1"
+    if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]{1,255}", host):
+        raise ConfigError(f"HOST must be an IP address or host name to bind, got {host!r}.")
+
     return Settings(
         slack_bot_token=get("SLACK_BOT_TOKEN"),
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -178,5 +215,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         lookup_allowed=_split_list(get("HSPERM_LOOKUP_ALLOWED")),
         answer_bots=_split_list(get("HSPERM_ANSWER_BOTS")),
         port=int(_number(env, "PORT", 3000, int)),
+        host=host,
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        log_format=log_format,
+        hubspot_client_id=client_id,
+        hubspot_client_secret=client_secret,
+        metrics_token=get("METRICS_TOKEN"),
     )

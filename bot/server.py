@@ -7,11 +7,17 @@ so that both can be imported without the other and neither imports this module.
 from __future__ import annotations
 
 import logging
+import time
+from typing import TYPE_CHECKING, Any
 
 from bot.app import configure_logging, create_app
 from bot.config import Settings
+from bot.logs import record_request
 from bot.redact import redact
 from bot.slack_client import make_client
+
+if TYPE_CHECKING:
+    from slack_bolt import App
 
 log = logging.getLogger(__name__)
 
@@ -21,17 +27,30 @@ def serve(settings: Settings) -> int:
     settings.require_slack()
     configure_logging(settings)
     if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
         app = create_app(settings)
         log.info("hsperm starting in Socket Mode (no public URL needed)")
-        SocketModeHandler(app, settings.slack_app_token).start()
+        socket_mode_handler(app, settings.slack_app_token or "").start()
         return 0
 
     from bot.web import run_http  # gunicorn is only imported when HTTP mode runs
 
     log.info("hsperm starting in HTTP mode on port %s", settings.port)
     return run_http(settings)
+
+
+def socket_mode_handler(app: App, app_token: str) -> Any:
+    """Bolt's Socket Mode handler, plus the same per-request log line and metrics as HTTP mode."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
+
+    class Handler(SocketModeHandler):
+        def handle(self, client: Any, req: Any) -> None:
+            started, wall = time.monotonic(), time.time()
+            response = run_bolt_app(self.app, req)
+            send_response(client, req, response, wall)
+            record_request(req.payload, response.status, started, req.retry_attempt, req.retry_reason)
+
+    return Handler(app, app_token)
 
 
 def check(settings: Settings) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import bot.metrics as metrics
 from bot.approvals import FixService
 from bot.config import Settings
 from bot.forensics import Forensics
@@ -20,6 +21,7 @@ from bot.hubspot import redact_logs
 from bot.lookup import LookupService
 from bot.pasted_text import pasted_text
 from bot.policy import ApproverPolicy, GroupMembers, LookupPolicy
+from bot.redact import remember_secrets
 from bot.slack_files import SlackFiles
 from bot.store import Store, open_store
 from bot.work import LISTENER_THREADS, TrackedPool, WorkQueue
@@ -58,7 +60,7 @@ class Services:
     @property
     def files(self) -> SlackFiles:
         """Network work: call it after the ack, never in a matcher or middleware."""
-        assert self.slack_files is not None  # set by __post_init__
+        assert self.slack_files is not None  # nosec B101  # narrows the type: set by __post_init__
         return self.slack_files
 
     def bind_slack(self, client: Any) -> None:
@@ -94,7 +96,9 @@ class Services:
 
     def diagnose(self, text: str) -> Diagnosis:
         """The engine caps input itself; slicing first keeps a 40 MB paste from being copied around."""
-        return diagnose(text[: MAX_INPUT_CHARS + 1])
+        result = diagnose(text[: MAX_INPUT_CHARS + 1])
+        metrics.diagnosis_made(result.kind)
+        return result
 
     def explain_paste(self, diagnosis: Diagnosis, text: str, pasted_at: datetime | None = None) -> Forensics | None:
         """What HubSpot's own records add to a pasted token or DAILY rate-limit error (security log,
@@ -148,6 +152,7 @@ def fingerprint(diagnosis: Diagnosis) -> str:
 def build_services(settings: Settings, *, store: Store | None = None) -> Services:
     """Open (and migrate) the store named by the settings unless one is given; add the HubSpot
     lookup when a token is configured (building it makes no network call)."""
+    remember_secrets(settings.secret_values)  # a paste may hold them: replies and rows mask them
     lookup = None
     if settings.hubspot_configured:
         redact_logs([settings.hubspot_access_token, *settings.hubspot_portal_tokens.values()])

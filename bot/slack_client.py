@@ -69,7 +69,7 @@ class RateLimits(_InjectedSleep, RateLimitErrorRetryHandler):
             seconds = float(values[0])
         except (TypeError, ValueError):
             seconds = 1.0
-        return seconds + random.random()  # noqa: S311 (jitter, not security)
+        return seconds + random.random()  # noqa: S311  # nosec B311  # jitter, not security
 
 
 def make_client(settings: Settings, *, sleep: Sleep = time.sleep) -> WebClient:

@@ -28,12 +28,17 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote
 
+import bot.metrics as metrics
+from bot.redact import redact_tree
 from knowledge import ChecklistItem, Diagnosis
 
 log = logging.getLogger(__name__)
 
 #: Slack retries an event for about 6 minutes; a day of event ids is plenty and stays small.
 EVENT_RETENTION_SECONDS = 24 * 3600
+#: Signed requests older than this are refused by signature checking, so replays of older ones
+#: need no record (Slack's window is 5 minutes; one more for clock skew).
+REPLAY_WINDOW_SECONDS = 6 * 60
 #: How often one instance bothers to purge old event ids.
 PURGE_INTERVAL_SECONDS = 600
 
@@ -125,9 +130,22 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX audit_log_team_at ON audit_log (team_id, at)",
         ),
     ),
+    (
+        # `migrate` applies every missing number, so this one and 2 could be deployed in either order.
+        3,
+        (
+            # Digests of the signatures of signed commands, clicks and form posts seen in the last
+            # minutes: a replayed request is refused by the same atomic insert as events.
+            """CREATE TABLE seen_requests (
+                digest TEXT PRIMARY KEY,
+                received_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX seen_requests_received_at ON seen_requests (received_at)",
+        ),
+    ),
 )
 
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)
 
 
 class StoreError(RuntimeError):
@@ -231,17 +249,17 @@ class Store:
         """Bring the schema to SCHEMA_VERSION; safe when several instances start at once."""
         with self._migration_transaction() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            cur.execute("SELECT MAX(version) FROM schema_version")
-            current = cur.fetchone()[0] or 0
+            cur.execute("SELECT version FROM schema_version")
+            applied = {row[0] for row in cur.fetchall()}
             for version, statements in MIGRATIONS:
-                if version <= current:
+                if version in applied:
                     continue
                 for statement in statements:
                     cur.execute(statement)
                 cur.execute(self._sql("INSERT INTO schema_version (version) VALUES (?)"), (version,))
                 log.info("database migrated to schema version %s", version)
-                current = version
-        return current
+                applied.add(version)
+        return max(applied, default=0)
 
     def schema_version(self) -> int:
         with self._cursor() as cur:
@@ -263,14 +281,22 @@ class Store:
 
     def claim_event(self, event_id: str, now: float | None = None) -> bool:
         """True for the first delivery of `event_id` across all instances, False for repeats."""
+        return self._first_time(
+            "INSERT INTO processed_events (event_id, received_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING",
+            event_id,
+            now,
+        )
+
+    def claim_request(self, digest: str, now: float | None = None) -> bool:
+        """True the first time a signed request (by its signature's digest) is seen, False after."""
+        return self._first_time(
+            "INSERT INTO seen_requests (digest, received_at) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING", digest, now
+        )
+
+    def _first_time(self, insert: str, key: str, now: float | None) -> bool:
         now = time.time() if now is None else now
         with self._cursor() as cur:
-            cur.execute(
-                self._sql(
-                    "INSERT INTO processed_events (event_id, received_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING"
-                ),
-                (event_id, now),
-            )
+            cur.execute(self._sql(insert), (key, now))
             won = cur.rowcount == 1
         self._maybe_purge(now)
         return won
@@ -301,7 +327,13 @@ class Store:
     def purge(self, older_than: float) -> int:
         with self._cursor() as cur:
             cur.execute(self._sql("DELETE FROM processed_events WHERE received_at < ?"), (older_than,))
-            return cur.rowcount
+            purged = cur.rowcount
+            # Slack refuses requests older than 5 minutes itself; digests only need that long.
+            cur.execute(
+                self._sql("DELETE FROM seen_requests WHERE received_at < ?"),
+                (max(older_than, time.time() - REPLAY_WINDOW_SECONDS),),
+            )
+            return purged
 
     def _maybe_purge(self, now: float) -> None:
         if now - self._last_purge < PURGE_INTERVAL_SECONDS or not self._purge_lock.acquire(blocking=False):
@@ -346,7 +378,7 @@ class Store:
                     thread_ts,
                     source,
                     diagnosis.kind,
-                    json.dumps(diagnosis.to_dict(), ensure_ascii=False),
+                    json.dumps(redact_tree(diagnosis.to_dict()), ensure_ascii=False),
                     1 if public else 0,
                     time.time(),
                 ),
@@ -406,7 +438,7 @@ class Store:
         with self._cursor() as cur:
             cur.execute(
                 self._sql(
-                    f"INSERT INTO fix_requests ({', '.join(_FIX_COLUMNS)}) "  # noqa: S608 (constant column names)
+                    f"INSERT INTO fix_requests ({', '.join(_FIX_COLUMNS)}) "  # noqa: S608  # nosec B608  # constant column names
                     f"VALUES ({', '.join('?' for _ in _FIX_COLUMNS)})"
                 ),
                 (
@@ -415,8 +447,9 @@ class Store:
                     now, now + ttl_seconds, now,
                 ),
             )  # fmt: skip
+        metrics.approval_state("pending")
         found = self.get_fix_request(request_id)
-        assert found is not None
+        assert found is not None  # nosec B101  # narrows the type for the checker
         return found
 
     def get_fix_request(self, request_id: str, team_id: str | None = None) -> FixRequest | None:
@@ -474,9 +507,12 @@ class Store:
             values.append(now)
         with self._cursor() as cur:
             # Column names come from `_FIX_MUTABLE`; every value is a parameter.
-            statement = f"UPDATE fix_requests SET {', '.join(sets)} WHERE {where}"  # noqa: S608
+            statement = f"UPDATE fix_requests SET {', '.join(sets)} WHERE {where}"  # noqa: S608  # nosec B608  # names from _FIX_MUTABLE; values are parameters
             cur.execute(self._sql(statement), tuple(values))
-            return cur.rowcount == 1
+            moved = cur.rowcount == 1
+        if moved:
+            metrics.approval_state(to_state)
+        return moved
 
     def fix_requests(self, *, team_id: str | None = None, states: Sequence[str] = (), limit: int = 50) -> list[FixRequest]:
         """Newest first, optionally only some states (e.g. the approvers' pending list)."""
@@ -567,7 +603,7 @@ _FIX_COLUMNS = (
     "channel_id", "message_ts", "decided_by", "decided_at", "intent_json", "intent_at", "attempts", "result_json",
     "created_at", "expires_at", "updated_at",
 )  # fmt: skip
-_FIX_SELECT = f"SELECT {', '.join(_FIX_COLUMNS)} FROM fix_requests"  # noqa: S608 (constant column names)
+_FIX_SELECT = f"SELECT {', '.join(_FIX_COLUMNS)} FROM fix_requests"  # noqa: S608  # nosec B608  # constant column names
 #: Columns a state transition may set besides `state` (never the request's identity or its change).
 _FIX_MUTABLE = frozenset({"decided_by", "decided_at", "intent_json", "intent_at", "result_json", "proposal_json"})
 

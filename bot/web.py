@@ -1,22 +1,34 @@
-"""HTTP mode: one WSGI app serving Slack (`POST /slack/events`) and the load balancer (`GET /healthz`).
+"""HTTP mode: one WSGI app serving Slack (`POST /slack/events`), the load balancer (`GET /healthz`)
+and Prometheus (`GET /metrics`).
 
 gunicorn imports `bot.web:app`. It is built on the first request, inside each worker, so importing
 this module needs no settings and no database connection is ever shared across a fork.
+
+Every Slack request is checked here before Bolt sees it: size, a numeric fresh timestamp and the
+signature. A request that fails gets 401 and one log line with its size and the reason, never its
+body (anyone can post anything to this URL). Bolt then checks the signature again, as it always
+does, and dispatches; the answer is written back with one `hsperm.request` summary line.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
-import sys
+import re
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
+import bot.metrics as metrics
 from bot.app import configure_logging, create_app
 from bot.config import Settings, load_settings
+from bot.logs import log_request, record_request
 from bot.redact import redact
 from bot.services import Services, build_services
 
@@ -24,6 +36,11 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
+#: Slack's replay window for signed requests.
+TIMESTAMP_TOLERANCE_SECONDS = 5 * 60
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 #: Slack never sends more than a few hundred KB; refuse anything absurd before reading it.
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -31,35 +48,112 @@ StartResponse = Callable[..., Any]
 
 
 class HsPermWsgi:
-    """Routes the two paths; everything else is a plain 404 (Bolt's OAuth paths are not used)."""
+    """Routes three paths; everything else is a plain 404 (Bolt's OAuth paths are not used)."""
 
-    def __init__(self, settings: Settings, services: Services, slack: SlackRequestHandler) -> None:
+    def __init__(self, settings: Settings, services: Services, bolt: App) -> None:
         self.settings = settings
         self.services = services
-        self.slack = slack
+        self.bolt = bolt
+        self._verifier = SignatureVerifier(settings.slack_signing_secret or "unset")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             return self._health(start_response, head=method == "HEAD")
+        if path == METRICS_PATH and method == "GET":
+            return self._metrics(environ, start_response)
         if path == EVENTS_PATH:
             if method != "POST":
                 return _plain(start_response, "405 Method Not Allowed", "POST only\n", [("Allow", "POST")])
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > MAX_BODY_BYTES:
-                return _plain(start_response, "413 Payload Too Large", "request too large\n")
-            try:
-                return self.slack(environ, start_response)
-            except Exception as exc:
-                # Bolt parses the body before checking the signature, so anyone can send a body it
-                # cannot parse. That is a bad request, not a server error worth a traceback.
-                log.warning("rejected an unparseable request to %s: %s", EVENTS_PATH, type(exc).__name__)
-                return _plain(start_response, "400 Bad Request", "bad request\n", exc_info=sys.exc_info())
+            return self._slack(environ, start_response)
         return _plain(start_response, "404 Not Found", "Not Found\n")
+
+    # -- Slack ---------------------------------------------------------------------------------
+
+    def _slack(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.monotonic()
+        headers = _headers(environ)
+        raw_length = environ.get("CONTENT_LENGTH") or "0"
+        if not raw_length.isdigit():
+            return self._refuse(start_response, started, "400 Bad Request", "bad content length", 0)
+        length = int(raw_length)
+        if length > MAX_BODY_BYTES:
+            return self._refuse(start_response, started, "413 Payload Too Large", "body too large", length)
+        body = environ["wsgi.input"].read(length) if length else b""
+        reason = self._unverified(body, headers)
+        if reason:
+            return self._refuse(start_response, started, "401 Unauthorized", reason, len(body))
+        try:
+            request = BoltRequest(body=body.decode("utf-8"), query=environ.get("QUERY_STRING") or "", headers=headers)
+        except Exception as exc:
+            # Signed by Slack but not something Bolt can read: a bad request, not a server error.
+            reason = f"unparseable body ({type(exc).__name__})"
+            return self._refuse(start_response, started, "400 Bad Request", reason, len(body))
+        response = self.bolt.dispatch(request)
+        return self._answer(start_response, started, request, response)
+
+    def _unverified(self, body: bytes, headers: Mapping[str, list[str]]) -> str | None:
+        """Why this request is not provably from Slack, or None. Checked before Bolt parses or
+        logs anything; a malformed header is the sender's fault (401), never a 500."""
+        timestamp = (headers.get("x-slack-request-timestamp") or [""])[0].strip()
+        signature = (headers.get("x-slack-signature") or [""])[0].strip()
+        if not timestamp or not signature:
+            return "missing signature headers"
+        if not _TIMESTAMP.fullmatch(timestamp):
+            return "malformed timestamp"
+        if abs(time.time() - int(timestamp)) > TIMESTAMP_TOLERANCE_SECONDS:
+            return "stale timestamp"
+        if not _SIGNATURE.fullmatch(signature):
+            return "malformed signature"
+        if not self._verifier.is_valid(body, timestamp, signature):
+            return "bad signature"
+        return None
+
+    def _refuse(
+        self, start_response: StartResponse, started: float, status: str, reason: str, size: int
+    ) -> list[bytes]:
+        code = int(status.split()[0])
+        metrics.request_rejected(reason.split(" (")[0].replace(" ", "_"))
+        metrics.request_answered("refused", code, time.monotonic() - started)
+        fields = {"surface": "refused", "kind": reason, "status": code, "latency_ms": _ms(started), "bytes": size}
+        log_request(fields, level=logging.WARNING)
+        return _plain(start_response, status, "invalid request\n" if code == 401 else status.split(" ", 1)[1].lower() + "\n")
+
+    def _answer(
+        self, start_response: StartResponse, started: float, request: BoltRequest, response: BoltResponse
+    ) -> list[bytes]:
+        body = response.body.encode("utf-8") if isinstance(response.body, str) else bytes(response.body or b"")
+        out_headers = [(name, value) for name, values in response.headers.items() for value in values]
+        if not any(name.lower() == "content-length" for name, _ in out_headers):
+            out_headers.append(("Content-Length", str(len(body))))
+        try:
+            phrase = HTTPStatus(response.status).phrase
+        except ValueError:
+            phrase = "Unknown"
+        start_response(f"{response.status} {phrase}", out_headers)
+        record_request(
+            request.body,
+            response.status,
+            started,
+            (request.headers.get("x-slack-retry-num") or [None])[0],
+            (request.headers.get("x-slack-retry-reason") or [None])[0],
+        )
+        return [body]
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    def _metrics(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        expected = self.settings.metrics_token
+        if expected:
+            given = str(environ.get("HTTP_AUTHORIZATION") or "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+                return _plain(start_response, "401 Unauthorized", "metrics need the METRICS_TOKEN bearer token\n")
+        body, content_type = metrics.exposition()
+        start_response(
+            "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")]
+        )
+        return [body]
 
     def _health(self, start_response: StartResponse, *, head: bool) -> Iterable[bytes]:
         try:
@@ -86,22 +180,33 @@ def _plain(
     status: str,
     text: str,
     extra: list[tuple[str, str]] | None = None,
-    exc_info: Any = None,
 ) -> list[bytes]:
     body = text.encode()
     start_response(
         status,
         [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))] + (extra or []),
-        *([exc_info] if exc_info else []),
     )
     return [body]
+
+
+def _headers(environ: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Request headers as Bolt wants them: lower-case names, lists of values."""
+    headers = {key[5:].replace("_", "-").lower(): [str(value)] for key, value in environ.items() if key.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = [str(environ[key])]
+    return headers
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
 
 
 def create_wsgi_app(settings: Settings, *, services: Services | None = None, client: Any = None) -> HsPermWsgi:
     """The WSGI app for `settings`: builds the store and the Bolt app now."""
     services = services or build_services(settings)
     bolt = create_app(settings, client=client, services=services)
-    return HsPermWsgi(settings, services, SlackRequestHandler(bolt, path=EVENTS_PATH))
+    return HsPermWsgi(settings, services, bolt)
 
 
 class LazyWsgi:
@@ -149,14 +254,20 @@ def run_http(settings: Settings) -> int:
     """`python -m bot serve` in HTTP mode: the same app under gunicorn (gthread), bound to PORT."""
     from gunicorn.app.base import BaseApplication
 
+    made: list[str] = []
+
     class _Server(BaseApplication):
         def load_config(self) -> None:
-            self.cfg.set("bind", f"0.0.0.0:{settings.port}")
+            self.cfg.set("bind", f"{_bind_host(settings.host)}:{settings.port}")
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 8)
             self.cfg.set("timeout", 30)
             self.cfg.set("graceful_timeout", 20)
             self.cfg.set("loglevel", settings.log_level.lower())
+            # Workers' metrics in one directory, so /metrics sums them (see bot/metrics.py).
+            self.cfg.set("on_starting", lambda server: made.append(metrics.prepare_multiprocess_dir()))
+            self.cfg.set("child_exit", lambda server, worker: metrics.worker_exited(worker.pid))
+            self.cfg.set("on_exit", lambda server: [metrics.remove_multiprocess_dir(path) for path in made])
 
         def load(self) -> LazyWsgi:
             # Built in the worker after the fork, like `gunicorn bot.web:app`.
@@ -165,3 +276,8 @@ def run_http(settings: Settings) -> int:
     # gunicorn reads WEB_CONCURRENCY for the worker count, as Heroku sets it.
     _Server().run()
     return 0
+
+
+def _bind_host(host: str) -> str:
+    """gunicorn wants IPv6 addresses in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

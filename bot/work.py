@@ -27,6 +27,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import bot.metrics as metrics
+
 log = logging.getLogger(__name__)
 
 #: Threads for slow work. Each mostly waits on HubSpot or Slack; 8 keeps a burst of lookups from
@@ -99,10 +101,14 @@ class WorkQueue(TrackedPool):
         with self._admit:
             if self.depth >= self._capacity:
                 raise Busy(f"{self.depth} jobs waiting")
+            metrics.job_queued()
             try:
-                return super().submit(_logged, fn, *args, **kwargs)
+                future = super().submit(_logged, fn, *args, **kwargs)
             except RuntimeError:  # shut down
+                metrics.job_finished()
                 raise Busy("shutting down") from None
+            future.add_done_callback(lambda _: metrics.job_finished())
+            return future
 
     def close(self, wait: bool = True) -> None:
         self.shutdown(wait=wait, cancel_futures=not wait)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -68,3 +69,25 @@ def open_test_store(database_url: str) -> Iterator[Callable[[], object]]:
     yield make
     for store in opened:
         store.close()
+
+
+@pytest.fixture
+def log_lines(fake_slack) -> Iterator[io.StringIO]:
+    """Every log record of the test, formatted as production formats it (JSON, scrubbed)."""
+    import logging
+
+    from bot.config import load_settings
+    from bot.logs import configure_logging
+    from tests.fakes.slack import bot_env
+
+    root = logging.getLogger()
+    saved_level, saved_handlers = root.level, root.handlers[:]
+    stream = io.StringIO()
+    root.handlers = []
+    settings = load_settings(bot_env(fake_slack, "sqlite:///unused.db", LOG_LEVEL="DEBUG"), dotenv=False)
+    configure_logging(settings, stream=stream)
+    try:
+        yield stream
+    finally:
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)

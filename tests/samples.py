@@ -1,9 +1,18 @@
-"""Pastes several test modules share: real texts (examples/ and the shared example sets), and a
-diagnosis the store tests keep."""
+"""Pastes several test modules share: real texts (examples/ and the shared example sets), a
+diagnosis the store tests keep, and the lookup form as Slack submits it."""
 
 from __future__ import annotations
 
+from bot.messages.ids import (
+    LOOKUP_EMAIL_ACTION,
+    LOOKUP_EMAIL_BLOCK,
+    LOOKUP_PORTAL_ACTION,
+    LOOKUP_PORTAL_BLOCK,
+    LOOKUP_TICKET_ACTION,
+    LOOKUP_TICKET_BLOCK,
+)
 from knowledge import ChecklistItem, Diagnosis
+from tests.fakes.slack import TEAM_ID
 
 TICKET_ERROR = (
     "You do not have permissions to view object type ObjectTypeId{legacyObjectType=TICKET} in portal "
@@ -45,3 +54,18 @@ INVALID_TOKEN = (
     'https://developers.hubspot.com/docs/methods/auth/oauth-overview","correlationId":'
     '"4ad3c2b9-8f0e-4d57-9a2e-6c1f0b8e5a11","category":"INVALID_AUTHENTICATION"}'
 )
+
+
+def lookup_form_submission(view: dict, email: str, ticket: str = "", portal: str | None = None) -> dict:
+    """The lookup form submitted with these values, as Slack posts it (view_submission)."""
+    values = {
+        LOOKUP_EMAIL_BLOCK: {LOOKUP_EMAIL_ACTION: {"type": "plain_text_input", "value": email}},
+        LOOKUP_TICKET_BLOCK: {LOOKUP_TICKET_ACTION: {"type": "plain_text_input", "value": ticket or None}},
+        LOOKUP_PORTAL_BLOCK: {LOOKUP_PORTAL_ACTION: {"type": "plain_text_input", "value": portal}},
+    }
+    return {
+        "type": "view_submission",
+        "user": {"id": "U0ALICE", "username": "alice", "team_id": TEAM_ID},
+        "trigger_id": "1337.42.submit",
+        "view": {**view, "id": "V0LOOKUP", "state": {"values": values}},
+    }

@@ -12,17 +12,14 @@ import pytest
 
 from bot.messages.ids import (
     ACTION_LOOKUP,
-    LOOKUP_EMAIL_ACTION,
     LOOKUP_EMAIL_BLOCK,
     LOOKUP_MODAL_CALLBACK_ID,
-    LOOKUP_PORTAL_ACTION,
     LOOKUP_PORTAL_BLOCK,
-    LOOKUP_TICKET_ACTION,
     LOOKUP_TICKET_BLOCK,
 )
 from tests.fakes.hubspot import PORTAL, TOKEN
-from tests.fakes.slack import TEAM_ID, block_action
-from tests.samples import TICKET_ERROR
+from tests.fakes.slack import block_action
+from tests.samples import TICKET_ERROR, lookup_form_submission
 
 REVOKED = "pat-na1-99999999-9999-4999-8999-999999999999"
 
@@ -175,20 +172,6 @@ def _open_form(bot, fake_slack) -> dict:
     return opened.params["view"]
 
 
-def _submission(view: dict, email: str, ticket: str = "", portal: str | None = None) -> dict:
-    values = {
-        LOOKUP_EMAIL_BLOCK: {LOOKUP_EMAIL_ACTION: {"type": "plain_text_input", "value": email}},
-        LOOKUP_TICKET_BLOCK: {LOOKUP_TICKET_ACTION: {"type": "plain_text_input", "value": ticket or None}},
-        LOOKUP_PORTAL_BLOCK: {LOOKUP_PORTAL_ACTION: {"type": "plain_text_input", "value": portal}},
-    }
-    return {
-        "type": "view_submission",
-        "user": {"id": "U0ALICE", "username": "alice", "team_id": TEAM_ID},
-        "trigger_id": "1337.42.submit",
-        "view": {**view, "id": "V0LOOKUP", "state": {"values": values}},
-    }
-
-
 def _portal_prefill(view: dict) -> str | None:
     [block] = [b for b in view["blocks"] if b.get("block_id") == LOOKUP_PORTAL_BLOCK]
     return block["element"].get("initial_value")
@@ -206,7 +189,7 @@ def test_the_lookup_button_opens_a_form_prefilled_from_the_error(lookup_bot, fak
 
 def test_submitting_the_form_posts_the_report_to_the_submitter(lookup_bot, fake_slack):
     view = _open_form(lookup_bot, fake_slack)
-    response = lookup_bot.post_interaction(_submission(view, "ann@example.com", "123", _portal_prefill(view)))
+    response = lookup_bot.post_interaction(lookup_form_submission(view, "ann@example.com", "123", _portal_prefill(view)))
     assert response.status_code == 200
     assert response.text == ""  # the form closes at once
     [posted] = fake_slack.wait_for("chat.postEphemeral")
@@ -220,7 +203,7 @@ def test_submitting_the_form_posts_the_report_to_the_submitter(lookup_bot, fake_
 def test_the_report_comes_as_a_dm_where_the_bot_cannot_post(lookup_bot, fake_slack):
     view = _open_form(lookup_bot, fake_slack)
     fake_slack.error("chat.postEphemeral", "channel_not_found")
-    lookup_bot.post_interaction(_submission(view, "ann@example.com", "123"))
+    lookup_bot.post_interaction(lookup_form_submission(view, "ann@example.com", "123"))
     [dm] = fake_slack.wait_for("chat.postMessage")
     assert dm.params["channel"] == "U0ALICE"
     assert "Ann cannot view ticket 123" in dm.text
@@ -236,7 +219,7 @@ def test_the_report_comes_as_a_dm_where_the_bot_cannot_post(lookup_bot, fake_sla
 )
 def test_invalid_form_input_is_refused_in_the_form(lookup_bot, fake_slack, fake_hubspot, email, ticket, portal, block):
     view = _open_form(lookup_bot, fake_slack)
-    response = lookup_bot.post_interaction(_submission(view, email, ticket, portal))
+    response = lookup_bot.post_interaction(lookup_form_submission(view, email, ticket, portal))
     assert response.status_code == 200
     body = response.json()
     assert body["response_action"] == "errors"

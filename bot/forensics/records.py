@@ -30,7 +30,7 @@ LOGIN_HISTORY_DAYS = 90
 DAILY_USAGE_NAME = "private-apps-api-calls-daily"
 
 #: Where a private app's current token is shown (HubSpot's private apps page).
-PRIVATE_APP_TOKEN_PAGE = "Development > Legacy apps > the app > Auth tab > Show token"  # noqa: S105 (a UI path)
+PRIVATE_APP_TOKEN_PAGE = "Development > Legacy apps > the app > Auth tab > Show token"  # noqa: S105  # nosec B105  # a UI path
 
 #: Why a 403 without MISSING_SCOPES can mean "not in this account's subscription".
 SECURITY_TIER_NOTE = (

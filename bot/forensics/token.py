@@ -81,11 +81,13 @@ TOKEN_KINDS: dict[str, tuple[str, ...]] = {
     "refresh_token_error": ("UNINSTALL_INTEGRATION", "PUBLIC_APP_CLIENT_SECRET_WRITE"),
 }
 #: What "nothing found" covers, per kind, for the negative statement.
+_NO_ROTATION = "no token rotation or deactivation and no app uninstall"
+_NO_REINSTALL = "no app uninstall and no client secret change"
 _NOTHING_OF: dict[str, str] = {
-    "invalid_token": "no token rotation or deactivation and no app uninstall",
-    "expired_token": "no token rotation or deactivation and no app uninstall",
+    "invalid_token": _NO_ROTATION,
+    "expired_token": _NO_ROTATION,
     "missing_scopes": "no private app scope change, service key permission change or app (re)install",
-    "refresh_token_error": "no app uninstall and no client secret change",
+    "refresh_token_error": _NO_REINSTALL,
 }
 
 

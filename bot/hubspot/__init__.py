@@ -20,6 +20,7 @@ from bot.hubspot.errors import (
     HubSpotNotFound,
     HubSpotRateLimited,
     HubSpotScopeError,
+    HubSpotTokenUnknown,
     HubSpotUnavailable,
 )
 from bot.hubspot.models import HubSpotUser, Owner, PermittedUsers, RateLimitStatus, Role, Team, Ticket, TokenInfo
@@ -56,6 +57,7 @@ __all__ = [
     "HubSpotNotFound",
     "HubSpotRateLimited",
     "HubSpotScopeError",
+    "HubSpotTokenUnknown",
     "HubSpotUnavailable",
     "HubSpotUser",
     "Owner",

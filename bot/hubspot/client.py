@@ -5,10 +5,15 @@ words an admin can act on (which scope to add to which token, which portal has n
 never leak a token into a log line or an exception, and must stay inside HubSpot's rate limits
 while running several calls at once. Retries and throttling live in `transport`; this module is
 the list of calls and the shapes they return.
+
+About 470 lines: telling a token's kind takes three endpoints (private app, OAuth v3 and the
+deprecated v1) and the rule for when their answers mean "invalid" rather than "unknown"; move
+that to its own module if another family of calls joins.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -20,6 +25,7 @@ from bot.hubspot.errors import (
     HubSpotError,
     HubSpotForbiddenError,
     HubSpotNotFound,
+    HubSpotTokenUnknown,
 )
 from bot.hubspot.models import (
     TICKET_OBJECT_TYPE_ID,
@@ -43,17 +49,33 @@ if TYPE_CHECKING:
 
 #: Page size for paged lists; HubSpot's default is 100 for owners and users.
 PAGE_LIMIT = 100
+log = logging.getLogger("bot.hubspot")
+
 #: Safety stop for paging loops (a cursor that never ends would otherwise spin forever).
 MAX_PAGES = 200
+
+
+#: v3 introspection's `token_type_hint` for the tokens hsperm calls with (§4.2).
+_HINT = "access_token"
+#: Errors with which an introspection endpoint answers "not this kind of token" or "not here".
+_PROBE_ANSWERS = (HubSpotNotFound, HubSpotAuthError, HubSpotBadResponse, HubSpotForbiddenError, HubSpotTokenUnknown)
 
 
 class HubSpotClient(ActivityEndpoints):
     """Thread-safe; one per process. Keyword arguments other than the tokens go to `Transport`."""
 
     def __init__(
-        self, *, access_token: str | None = None, portal_tokens: Mapping[str, str] | None = None, **transport: Any
+        self,
+        *,
+        access_token: str | None = None,
+        portal_tokens: Mapping[str, str] | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        **transport: Any,
     ) -> None:
-        self.tokens = Tokens(access_token, portal_tokens)
+        self.tokens = Tokens(access_token, portal_tokens, client_secret=client_secret)
+        #: (client id, client secret) of the OAuth app, for v3 introspection; None when unset
+        self.client_credentials = (client_id, client_secret) if client_id and client_secret else None
         self.transport = Transport(self.tokens, **transport)
         self.request = self.transport.request
 
@@ -63,6 +85,8 @@ class HubSpotClient(ActivityEndpoints):
         return cls(
             access_token=settings.hubspot_access_token,
             portal_tokens=dict(settings.hubspot_portal_tokens),
+            client_id=settings.hubspot_client_id,
+            client_secret=settings.hubspot_client_secret,
             base_url=settings.hubspot_api_url,
             **kwargs,
         )
@@ -292,36 +316,70 @@ class HubSpotClient(ActivityEndpoints):
     def token_info(self, portal_id: str | None = None) -> TokenInfo:
         """What hsperm's token for this portal is (private app or OAuth) and which scopes it has.
 
-        Private-app tokens answer `POST /oauth/v2/private-apps/get/access-token-info` (§4.3);
-        OAuth tokens answer `GET /oauth/v1/access-tokens/{token}` (§4.1). We try the likely one
-        first, judged by the token's prefix, and fall back to the other.
+        Private-app tokens answer `POST /oauth/v2/private-apps/get/access-token-info` (§4.3).
+        OAuth tokens answer `POST /oauth/v3/token/introspect` when the app's client id and secret
+        are configured (§4.2), else the deprecated `GET /oauth/v1/access-tokens/{token}` (§4.1).
+        The likely kind, judged by the token's prefix, is tried first.
+
+        Raises `HubSpotAuthError` only when HubSpot itself said the token is not valid (the
+        private-app endpoint refusing a `pat-` token, or v3 answering `active: false`), and
+        `HubSpotTokenUnknown` when no endpoint could tell (e.g. v1 gone and no client secret).
         """
         token = self.tokens.for_portal(portal_id)
-        order = (self._private_app_info, self._oauth_info)
+        order = [self._private_app_info, self._oauth_info]
         if not token.startswith("pat-"):
-            order = order[::-1]
-        first_error: HubSpotError | None = None
+            order.reverse()
+        refused: HubSpotError | None = None
+        undecided: list[HubSpotError] = []
         for probe in order:
             try:
                 return probe(token, portal_id)
-            except (HubSpotNotFound, HubSpotAuthError, HubSpotBadResponse, HubSpotForbiddenError) as exc:
-                first_error = first_error or exc
             except HubSpotError as exc:
-                if exc.status in (400, 405):
-                    first_error = first_error or exc
-                    continue
-                raise
-        assert first_error is not None
-        raise HubSpotAuthError(
-            "HubSpot does not recognise hsperm's token"
-            + (f" for portal {portal_id}" if portal_id else "")
-            + " as a private app or OAuth access token: it is revoked, mistyped, or of another kind "
-            f"(API keys and developer keys do not work). Check {self.tokens.setting_for(portal_id)}. " + first_error.message,
-            status=first_error.status,
-            category=first_error.category,
-            correlation_id=first_error.correlation_id,
+                if not isinstance(exc, _PROBE_ANSWERS) and exc.status not in (400, 405, 410):
+                    raise  # rate limits, outages: the caller reports those as they are
+                if self._says_invalid(probe, token, exc):
+                    refused = refused or exc
+                else:
+                    undecided.append(exc)
+        where = f" for portal {portal_id}" if portal_id else ""
+        setting = self.tokens.setting_for(portal_id)
+        if refused is not None:
+            raise HubSpotAuthError(
+                f"HubSpot says hsperm's token{where} is not a valid private app or OAuth access token: it is revoked, "
+                "expired or mistyped "
+                f"(API keys and developer keys do not work). Check {setting}. " + refused.message,
+                status=refused.status,
+                category=refused.category,
+                correlation_id=refused.correlation_id,
+                portal_id=portal_id,
+            )
+        own = [e.message for e in undecided if isinstance(e, HubSpotTokenUnknown)]
+        if own:
+            hint = " " + own[0]
+        elif not self.client_credentials:
+            hint = (
+                " Set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET (your app's Auth settings) so hsperm can use "
+                "HubSpot's current introspection endpoint."
+            )
+        else:
+            hint = ""
+        first = undecided[0] if undecided else None
+        raise HubSpotTokenUnknown(
+            f"hsperm could not tell what kind of token {setting} is{where}: HubSpot's token-info endpoints did "
+            f"not identify it, and none said it is invalid, so its kind and scopes are unknown.{hint}",
+            status=first.status if first else None,
             portal_id=portal_id,
         )
+
+    def _says_invalid(self, probe: Any, token: str, exc: HubSpotError) -> bool:
+        """Only the endpoint for the token's own kind can call it invalid: the private-app one
+        for `pat-` tokens, v3 introspection (`active: false`) for OAuth tokens. A 404 from the
+        deprecated v1 endpoint proves nothing (it says the same for every token once retired)."""
+        if isinstance(exc, HubSpotTokenUnknown):
+            return False
+        if getattr(probe, "__func__", None) is HubSpotClient._private_app_info:
+            return token.startswith("pat-") and (isinstance(exc, HubSpotAuthError) or exc.status in (400, 401))
+        return isinstance(exc, HubSpotAuthError) and exc.category == "TOKEN_INACTIVE"
 
     def _private_app_info(self, token: str, portal_id: str | None) -> TokenInfo:
         what = "reading hsperm's private app token info"
@@ -344,6 +402,63 @@ class HubSpotClient(ActivityEndpoints):
         return self._shape(what, endpoint, build)
 
     def _oauth_info(self, token: str, portal_id: str | None) -> TokenInfo:
+        """v3 introspection when the app's credentials are set; v1 otherwise, or when v3 could not
+        be used (its answer about the client, not the token, e.g. a wrong client secret)."""
+        if not self.client_credentials:
+            return self._oauth_v1_info(token, portal_id)
+        try:
+            return self._oauth_v3_info(token, portal_id)
+        except HubSpotTokenUnknown as v3_problem:
+            try:
+                return self._oauth_v1_info(token, portal_id)
+            except HubSpotError:
+                raise v3_problem from None
+
+    def _oauth_v3_info(self, token: str, portal_id: str | None) -> TokenInfo:
+        what = "asking HubSpot about hsperm's OAuth token (v3 introspection)"
+        endpoint = "/oauth/v3/token/introspect"
+        client_id, client_secret = self.client_credentials or ("", "")
+        try:
+            data = self.request(
+                "POST",
+                endpoint,
+                portal_id=portal_id,
+                form={"client_id": client_id, "client_secret": client_secret, "token": token, "token_type_hint": _HINT},
+                what=what,
+                auth=False,
+                caller_explains=True,
+            )
+        except (HubSpotAuthError, HubSpotForbiddenError, HubSpotNotFound) as exc:
+            # 401/403 here is about the client credentials, not the token.
+            log.warning(
+                "hubspot token introspection refused HUBSPOT_CLIENT_ID / HUBSPOT_CLIENT_SECRET (HTTP %s)", exc.status
+            )
+            raise HubSpotTokenUnknown(
+                "HubSpot refused HUBSPOT_CLIENT_ID / HUBSPOT_CLIENT_SECRET for token introspection "
+                f"(HTTP {exc.status}); check them in your app's Auth settings.",
+                status=exc.status,
+                portal_id=portal_id,
+            ) from None
+        except HubSpotError as exc:
+            log.warning("hubspot token introspection failed: %s", exc.message)
+            if exc.status not in (400, 405, 410):
+                raise
+            raise HubSpotTokenUnknown(
+                f"HubSpot's v3 token introspection did not answer usefully (HTTP {exc.status}).",
+                status=exc.status,
+                portal_id=portal_id,
+            ) from None
+        if isinstance(data, Mapping) and data.get("active") is False:
+            raise HubSpotAuthError(
+                "HubSpot's token introspection says the token is not active.",
+                status=200,
+                category="TOKEN_INACTIVE",
+                portal_id=portal_id,
+            )
+
+        return self._shape(what, endpoint, lambda: _oauth_token_info(data))
+
+    def _oauth_v1_info(self, token: str, portal_id: str | None) -> TokenInfo:
         what = "reading hsperm's OAuth token info"
         endpoint = "/oauth/v1/access-tokens/{token}"
         data = self.request(
@@ -355,21 +470,23 @@ class HubSpotClient(ActivityEndpoints):
             auth=False,
         )
 
-        def build() -> TokenInfo:
-            signed = data.get("signed_access_token")
-            signed = signed if isinstance(signed, Mapping) else {}
-            user_level = signed.get("isUserLevel")
-            expires = data.get("expires_in")
-            return TokenInfo(
-                kind="oauth",
-                hub_id=str_or_none(data["hub_id"]),
-                scopes=str_tuple(data.get("scopes")),
-                app_id=str_or_none(data.get("app_id")),
-                user_id=str_or_none(data.get("user_id")),
-                user_email=str_or_none(data.get("user")),
-                hublet=str_or_none(signed.get("hublet")),
-                expires_in=int(expires) if isinstance(expires, int | float) else None,
-                is_user_level=user_level if isinstance(user_level, bool) else None,
-            )
+        return self._shape(what, endpoint, lambda: _oauth_token_info(data))
 
-        return self._shape(what, endpoint, build)
+
+def _oauth_token_info(data: Mapping[str, Any]) -> TokenInfo:
+    """v1's and v3's answers share these fields (§4.1, §4.2)."""
+    signed = data.get("signed_access_token")
+    signed = signed if isinstance(signed, Mapping) else {}
+    user_level = signed.get("isUserLevel")
+    expires = data.get("expires_in")
+    return TokenInfo(
+        kind="oauth",
+        hub_id=str_or_none(data["hub_id"]),
+        scopes=str_tuple(data.get("scopes")),
+        app_id=str_or_none(data.get("app_id")),
+        user_id=str_or_none(data.get("user_id")),
+        user_email=str_or_none(data.get("user")),
+        hublet=str_or_none(signed.get("hublet")),
+        expires_in=int(expires) if isinstance(expires, int | float) else None,
+        is_user_level=user_level if isinstance(user_level, bool) else None,
+    )

@@ -65,6 +65,14 @@ class HubSpotAuthError(HubSpotError):
     """401: the token is invalid, revoked or expired."""
 
 
+class HubSpotTokenUnknown(HubSpotError):
+    """No introspection endpoint could say what hsperm's token is, and none said it is invalid.
+
+    Not an auth error: the token may work perfectly (a deprecated endpoint may simply be gone), so
+    reports say "unknown", never "revoked".
+    """
+
+
 class HubSpotScopeError(HubSpotError):
     """403 MISSING_SCOPES: hsperm's own token lacks a scope. `scopes` are HubSpot's alternatives."""
 

@@ -14,9 +14,17 @@ from bot.redact import redact_values
 
 
 class Tokens:
-    def __init__(self, access_token: str | None = None, portal_tokens: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        access_token: str | None = None,
+        portal_tokens: Mapping[str, str] | None = None,
+        *,
+        client_secret: str | None = None,
+    ) -> None:
         self._default = access_token or None
         self._portals = {str(k): v for k, v in (portal_tokens or {}).items() if v}
+        #: not a token, but as secret: masked wherever tokens are
+        self._client_secret = client_secret or None
 
     def __repr__(self) -> str:
         return f"default_token={'set' if self._default else 'unset'}, portals={sorted(self._portals)}"
@@ -31,7 +39,7 @@ class Tokens:
 
     @property
     def secrets(self) -> list[str]:
-        return [t for t in (self._default, *self._portals.values()) if t]
+        return [t for t in (self._default, *self._portals.values(), self._client_secret) if t]
 
     def redact(self, text: str) -> str:
         return redact_values(text, self.secrets)

@@ -62,7 +62,7 @@ def scope_advice(scopes: tuple[str, ...], token_kind: str | None = None, what: s
             "compare the token's scopes with the README's scope list."
         )
     others = [s for s in scopes if s != best]
-    if token_kind == "oauth":  # noqa: S105 (a kind, not a password)
+    if token_kind == "oauth":  # noqa: S105  # nosec B105  # a token kind, not a password
         where = "to hsperm's OAuth app and reinstall it, so that a new token carries the scope"
     else:
         where = (

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+import bot.metrics as metrics
 from bot.hubspot.errors import HubSpotBadResponse, HubSpotError, HubSpotNotFound, HubSpotUnavailable
 from bot.hubspot.models import RateLimitStatus
 from bot.hubspot.tokens import Tokens
@@ -107,9 +108,11 @@ class Transport:
         portal_id: str | None = None,
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         json_body: Any = None,
+        form: Mapping[str, str] | None = None,
         what: str = "a HubSpot call",
         endpoint: str | None = None,
         auth: bool = True,
+        caller_explains: bool = False,
         write: bool = False,
     ) -> Any:
         """Send one call with retries and return its parsed JSON (None for 204).
@@ -125,7 +128,8 @@ class Transport:
         if auth:
             self._hold_for_window(token, method, call.endpoint)
         for attempt in range(1, self.attempts + 1):
-            result, error, wait = self._attempt(method, path, params, json_body, headers, token, call, attempt)
+            body = {"data": form} if form is not None else {"json": json_body}
+            result, error, wait = self._attempt(method, path, params, body, headers, token, call, attempt)
             if error is None:
                 return result
             if write and error.status not in (423, 429):
@@ -138,11 +142,15 @@ class Transport:
             )
             self._sleep(wait)
         level = logging.INFO if isinstance(error, HubSpotNotFound) else logging.WARNING
+        if caller_explains:
+            # The generic sentence would be wrong here (e.g. a 401 blaming the token when the
+            # client credentials were refused); the caller logs what the failure means.
+            level = logging.DEBUG
         log.log(level, "hubspot %s %s failed: %s", method, call.endpoint, error.message)
         raise error
 
     def _attempt(
-        self, method: str, path: str, params: Any, json_body: Any, headers: dict[str, str], token: str, call: Call,
+        self, method: str, path: str, params: Any, body: dict[str, Any], headers: dict[str, str], token: str, call: Call,
         attempt: int,
     ) -> tuple[Any, HubSpotError | None, float | None]:
         """One HTTP exchange: (parsed body, None, None) or (None, error, seconds to wait or None)."""
@@ -150,10 +158,12 @@ class Transport:
             self._calls += 1
         try:
             response = self._session.request(
-                method, f"{self.base_url}{path}", params=params, json=json_body, headers=headers, timeout=self.timeout
+                method, f"{self.base_url}{path}", params=params, headers=headers, timeout=self.timeout, **body
             )
         except requests.RequestException as exc:
+            metrics.hubspot_call(call.endpoint, "network_error")
             return None, self._network_error(exc, call, attempt), self._backoff_wait(attempt)
+        metrics.hubspot_call(call.endpoint, response.status_code)
         self._remember_rate(token, response.headers)
         if response.status_code < 400:
             return self._parse(response, call), None, None
@@ -189,7 +199,7 @@ class Transport:
 
     def _backoff_wait(self, attempt: int) -> float:
         base = self.backoff * (2 ** (attempt - 1))
-        return min(self.max_retry_wait, base * (0.5 + random.random() / 2))  # noqa: S311 (jitter)
+        return min(self.max_retry_wait, base * (0.5 + random.random() / 2))  # noqa: S311  # nosec B311  # jitter
 
     def _retry_wait(self, response: requests.Response, error: HubSpotError, attempt: int) -> float | None:
         """How long to wait before retrying this response, or None to give up now."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import bot.metrics as metrics
 from bot.forensics import Forensics
 from bot.hubspot import (
     HubSpotAuthError,
@@ -32,6 +33,7 @@ from bot.hubspot import (
     HubSpotNotFound,
     HubSpotRateLimited,
     HubSpotScopeError,
+    HubSpotTokenUnknown,
     HubSpotUser,
     Owner,
     PermittedUsers,
@@ -185,11 +187,16 @@ class LookupService:
             ticket_id=ticket,
             checked_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        calls = self._first_wave(email, ticket, portal)
-        self._second_wave(report, calls)
-        self._fill(report, calls, required_names)
-        if self._with_forensics:
-            self._add_forensics(report, calls)
+        try:
+            calls = self._first_wave(email, ticket, portal)
+            self._second_wave(report, calls)
+            self._fill(report, calls, required_names)
+            if self._with_forensics:
+                self._add_forensics(report, calls)
+        except Exception:
+            metrics.lookup_done("failed")
+            raise
+        metrics.lookup_done("answered" if not report.problems else "answered_with_problems")
         return _with_verdict(report)
 
     def _first_wave(self, email: str, ticket: str | None, portal: str | None) -> _Calls:
@@ -356,6 +363,9 @@ class LookupService:
             return future.result()
         except HubSpotNotFound:
             return None  # "does not exist" is a fact the caller states in its own words
+        except HubSpotTokenUnknown as exc:
+            report.unknowns.append(exc.message)  # not a problem: the token may be fine
+            return None
         except HubSpotError as exc:
             add_problem(report, step, exc)
             return None

@@ -79,7 +79,7 @@ def _for_user(facts: PermissionReport, user: UserFacts, where: str) -> Verdict:
     answered = access is not None and access.answered and access.can_view is not None
     if ticket is None:
         if answered:
-            assert access is not None
+            assert access is not None  # nosec B101  # narrows the type; `answered` implies it
             return Verdict(
                 f"{name} {'can' if access.can_view else 'cannot'} view ticket {tid} (HubSpot's own permission "
                 "check); hsperm could not read the ticket's owner and team to say why.",
@@ -115,7 +115,7 @@ def _relation(user: UserFacts, ticket: TicketFacts) -> tuple[bool, bool]:
 
 def _from_permission_check(facts: PermissionReport, user: UserFacts, ticket: TicketFacts) -> Verdict:
     access, name, tid = facts.access, user.short_name, facts.ticket_id
-    assert access is not None
+    assert access is not None  # nosec B101  # narrows the type; the caller checked it
     if access.can_view:
         edit = " and edit" if access.can_edit is True else ""
         suffix = "" if access.can_edit is not False else f"; {name} cannot edit it"

@@ -6,18 +6,15 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import requests
 
 from bot.config import load_settings
 from bot.services import Services
 from bot.store import PostgresStore
 from bot.web import LazyWsgi, create_wsgi_app
+from tests.e2e.processes import free_port, run_server, wait_healthy
 from tests.fakes.slack import BotServer, SlackSender, bot_env, message_event
 from tests.samples import TICKET_ERROR
 
@@ -68,41 +65,13 @@ def test_other_paths_and_methods(http_bot):
     assert http_bot.session.post(http_bot.url + "/slack/install", timeout=5).status_code == 404
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{process.stderr.read().decode(errors='replace')[-3000:]}")
-        try:
-            if requests.get(url + "/healthz", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("server never became healthy")
-
-
-def _run_server(command: list[str], env: dict[str, str], port: int, tmp_path: Path) -> subprocess.Popen:
-    full_env = {**os.environ, **env, "PORT": str(port), "PYTHONPATH": str(REPO), "WEB_CONCURRENCY": "2"}
-    full_env["PATH"] = f"{Path(sys.executable).parent}:{full_env.get('PATH', '')}"
-    return subprocess.Popen(
-        command, cwd=tmp_path, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
-
-
 def _serve_and_answer(command: list[str], fake_slack, tmp_path: Path) -> str:
-    port = _free_port()
+    port = free_port()
     env = bot_env(fake_slack, f"sqlite:///{tmp_path / 'hsperm.db'}")
-    process = _run_server(command, env, port, tmp_path)
+    process = run_server(command, env, port, tmp_path)
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, process)
+        wait_healthy(url, process)
         assert SlackSender(url, fake_slack).post_event(message_event(TICKET_ERROR)).status_code == 200
         [reply] = fake_slack.wait_for("chat.postMessage", timeout=20)
         assert "HubSpot user permission" in reply.text

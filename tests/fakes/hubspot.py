@@ -137,6 +137,8 @@ class FakeHubSpot:
     def __init__(self) -> None:
         self.portals: dict[str, Portal] = {}
         self.tokens: dict[str, TokenRecord] = {}
+        #: OAuth apps known to the v3 introspection endpoint: client id -> client secret
+        self.apps: dict[str, str] = {}
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         #: seconds added to every answer (the bench sets 0.05)
@@ -491,6 +493,41 @@ class FakeHubSpot:
             )
         return record
 
+    def _introspect_v3(self, body: Any) -> tuple[int, dict, Any]:
+        """§4.2: form-encoded client_id, client_secret, token; RFC 6749 errors; `active` false for
+        a token HubSpot does not know (or that expired)."""
+        form = {k: v[-1] for k, v in parse_qs(body if isinstance(body, str) else "").items()}
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+        if not client_id or self.apps.get(client_id) != secret:
+            return 401, {}, {"error": "invalid_client", "error_description": "client authentication failed",
+                             "status": "BAD_CLIENT_ID", "message": "client authentication failed"}
+        if not form.get("token"):
+            return 400, {}, {"error": "invalid_request", "error_description": "token is required",
+                             "status": "BAD_REQUEST", "message": "token is required"}
+        record = self.tokens.get(form["token"])
+        if record is None or record.kind != "oauth" or record.expired:
+            return 200, {}, {"active": False}
+        return (
+            200,
+            {},
+            {
+                "active": True,
+                "app_id": record.app_id,
+                "client_id": client_id,
+                "expires_in": 1200,
+                "hub_id": int(record.hub_id),
+                "is_private_distribution": False,
+                "scopes": list(record.scopes),
+                "signed_access_token": {"appId": record.app_id, "hubId": int(record.hub_id), "hublet": record.hublet,
+                                        "userId": record.user_id, "isUserLevel": False, "isServiceAccount": False},
+                "token": form["token"],
+                "token_type": "bearer",
+                "token_use": "access_token",
+                "user": record.user,
+                "user_id": record.user_id,
+            },
+        )
+
     @staticmethod
     def _scoped(record: TokenRecord, family: str) -> tuple[int, dict, Any] | None:
         needed = SCOPES_NEEDED[family]
@@ -515,6 +552,8 @@ class FakeHubSpot:
                     "scopes": list(record.scopes),
                 },
             )
+        if path == "/oauth/v3/token/introspect" and method == "POST":
+            return self._introspect_v3(body)
         if path.startswith("/oauth/v1/access-tokens/") and method == "GET":
             token = unquote(path.rsplit("/", 1)[1])
             record = self.tokens.get(token)

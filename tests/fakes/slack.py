@@ -362,6 +362,9 @@ def sign(body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
+_action_ts = itertools.count(1)
+
+
 def block_action(
     fake: FakeSlack, action_id: str, value: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL"
 ) -> dict[str, Any]:
@@ -374,7 +377,9 @@ def block_action(
         "channel": {"id": channel, "name": "general"},
         "response_url": fake.webhook_url(action_id),
         "actions": [
-            {"action_id": action_id, "block_id": "b1", "value": value, "type": "button", "action_ts": "1764300001.1"}
+            # Slack stamps each click with its own time, so no two clicks are the same request.
+            {"action_id": action_id, "block_id": "b1", "value": value, "type": "button",
+             "action_ts": f"{int(time.time())}.{next(_action_ts):06d}"}
         ],
     }
 
@@ -457,7 +462,8 @@ class SlackSender:
             "text": text,
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
-            "response_url": self.fake.webhook_url("command"),
+            # Slack gives every invocation its own response_url, so no two commands are the same request.
+            "response_url": self.fake.webhook_url(),
             "trigger_id": "1337.42.abcdef",
         }
         return self.post_signed(urlencode(form).encode(), "application/x-www-form-urlencoded")

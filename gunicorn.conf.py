@@ -1,0 +1,27 @@
+"""gunicorn reads ./gunicorn.conf.py by default, so the Procfile's `gunicorn bot.web:app` gets these
+hooks: the workers' Prometheus metrics go to one directory, and `/metrics` reports the sum over
+all workers whichever worker answers the scrape (see bot/metrics.py). Command-line options still
+win over anything here; this file sets no option, only hooks.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bot import metrics
+
+_made: list[str] = []
+
+
+def on_starting(server) -> None:
+    _made.append(metrics.prepare_multiprocess_dir())
+
+
+def child_exit(server, worker) -> None:
+    metrics.worker_exited(worker.pid)
+
+
+def on_exit(server) -> None:
+    for path in _made:
+        metrics.remove_multiprocess_dir(path)
