@@ -153,8 +153,9 @@ def build_services(settings: Settings, *, store: Store | None = None) -> Service
     """Open (and migrate) the store named by the settings unless one is given; add the HubSpot
     lookup when a token is configured (building it makes no network call)."""
     remember_secrets(settings.secret_values)  # a paste may hold them: replies and rows mask them
+    store = store or open_store(settings.database_url)
     lookup = None
     if settings.hubspot_configured:
         redact_logs([settings.hubspot_access_token, *settings.hubspot_portal_tokens.values()])
-        lookup = LookupService.from_settings(settings)
-    return Services(settings=settings, store=store or open_store(settings.database_url), lookup=lookup)
+        lookup = LookupService.from_settings(settings, fixes=store)
+    return Services(settings=settings, store=store, lookup=lookup)

@@ -528,6 +528,16 @@ class Store:
         params.append(int(limit))
         return [_fix_request(row) for row in self._fetch(query, params)]
 
+    def applied_fixes(self, subject_email: str, *, since: float, limit: int = 10) -> list[FixRequest]:
+        """Fixes applied to this user (any Slack workspace) since `since`, newest first: the lookup
+        asks whether the user has logged in since. `applied` is final, so `updated_at` is when."""
+        rows = self._fetch(
+            _FIX_SELECT + " WHERE state = 'applied' AND LOWER(subject_email) = ? AND updated_at >= ? "
+            "ORDER BY updated_at DESC, id DESC LIMIT ?",
+            (subject_email.lower(), since, int(limit)),
+        )
+        return [_fix_request(row) for row in rows]
+
     def stale_fix_requests(self, older_than: float) -> list[FixRequest]:
         """Requests an instance stopped working on (a crash): `applying` since before `older_than`, or
         `approved` then and never started."""

@@ -127,6 +127,7 @@ def backdate(store: Any, request_id: str, column: str, when: float) -> None:
     statement = {
         "expires_at": "UPDATE fix_requests SET expires_at = ? WHERE id = ?",
         "intent_at": "UPDATE fix_requests SET intent_at = ? WHERE id = ?",
+        "updated_at": "UPDATE fix_requests SET updated_at = ? WHERE id = ?",
     }[column]
     with store._cursor() as cur:
         cur.execute(store._sql(statement), (when, request_id))

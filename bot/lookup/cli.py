@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import unquote
 
 from bot.hubspot import HubSpotConfigError, HubSpotError, redact_logs
 from bot.lookup.inputs import LookupInputError
 from bot.lookup.service import LookupService
 from bot.lookup.text import render_report_text
 from bot.redact import install_log_redaction, redact_values
+from bot.store import Store, open_store
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -51,6 +54,7 @@ def run_cli(
         )
     _quiet_logging(settings, tokens)
     service = make_service(settings)
+    store = service.fixes = service.fixes or _fix_store(settings.database_url)
     try:
         report = service.lookup(email, ticket_id=ticket_id, portal_id=portal_id)
     except (LookupInputError, HubSpotConfigError) as exc:
@@ -62,6 +66,8 @@ def run_cli(
         return fail(f"unexpected error: {type(exc).__name__}: {exc}", 1)
     finally:
         service.close()
+        if store is not None:
+            store.close()
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), file=out)
     else:
@@ -77,3 +83,19 @@ def _quiet_logging(settings: Any, tokens: list[str | None]) -> None:
         logging.basicConfig(level=level, format="hsperm: %(levelname)s %(name)s: %(message)s")
     install_log_redaction(tokens)
     redact_logs(tokens)
+
+
+def _fix_store(database_url: str) -> Store | None:
+    """The bot's database, read only for the fixes it applied ("has Ann logged in since?").
+
+    Never created or migrated from here: a terminal lookup on a machine without the bot's
+    database simply has no fix to follow up.
+    """
+    path = unquote(database_url[len("sqlite:///") :]) or "hsperm.db"
+    if database_url.startswith("sqlite:///") and not os.path.exists(path):
+        return None
+    try:
+        return open_store(database_url, migrate=False)
+    except Exception as exc:  # the report stands without it
+        log.debug("no fix store: %s", type(exc).__name__)
+        return None

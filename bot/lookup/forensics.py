@@ -92,6 +92,9 @@ class ForensicsReader:
         self._activity = TTLCache(activity_ttl, clock)
         self._names = TTLCache(names_ttl, clock)
 
+    def now(self) -> datetime:
+        return self._now()
+
     def clear_cache(self) -> None:
         self._activity.clear()
         self._names.clear()

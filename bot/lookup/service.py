@@ -10,7 +10,8 @@ at most three calls (user, ticket, permitted-users). The user and the ticket are
 fresh: after an admin fixes something, the next lookup must show it.
 
 This module orchestrates the calls (two waves, concurrent); `facts` turns the answers into the
-report's facts and `verdict` decides what they mean.
+report's facts and `verdict` decides what they mean. About 410 lines because the waves and the
+forensics reads they start share one `_Calls` and one pool, which is clearer kept together.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ from bot.lookup.facts import add_problem, links, portal_from_url, ticket_facts, 
 from bot.lookup.forensics import ForensicsReader, lookup_sections
 from bot.lookup.inputs import normalize_email, normalize_portal_id, normalize_ticket_id
 from bot.lookup.report import AccessFacts, PermissionReport
+from bot.lookup.since_fix import since_fix_section
 from bot.lookup.verdict import decide
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.store import Store
     from knowledge import Diagnosis
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,7 @@ class _Calls:
     #: forensics reads, started as soon as what they need arrives (they never raise)
     security: Future[Any] | None = None
     logins: Future[Any] | None = None
+    since_fix: Future[Forensics | None] | None = None
 
 
 class LookupService:
@@ -92,6 +96,7 @@ class LookupService:
         max_workers: int = 10,
         owns_client: bool = False,
         forensics: bool = True,
+        fixes: Store | None = None,
     ) -> None:
         self.client = client
         self._owns_client = owns_client
@@ -100,6 +105,8 @@ class LookupService:
         #: leaves them out of lookups (the bench compares both)
         self.forensics = ForensicsReader(client, clock=clock)
         self._with_forensics = forensics
+        #: where approved fixes are recorded: with it, a lookup says whether the user logged in since
+        self.fixes = fixes
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="hsperm-lookup")
 
     @classmethod
@@ -223,6 +230,8 @@ class LookupService:
             # Each waits only on a call submitted before it, so the pool cannot starve.
             calls.security = pool.submit(self._read_security, calls.token, portal)
             calls.logins = pool.submit(self._read_logins, calls.user, calls.token, portal)
+            if self.fixes is not None:
+                calls.since_fix = pool.submit(self._read_since_fix, email, calls.user, calls.token, portal)
         return calls
 
     @staticmethod
@@ -242,6 +251,20 @@ class LookupService:
         except HubSpotError:
             return None
         return self.forensics.logins(user.id, user.first_name or user.display_name, portal, self._scopes(token_f))
+
+    def _read_since_fix(
+        self, email: str, user_f: Future[HubSpotUser], token_f: Future[TokenInfo], portal: str | None
+    ) -> Forensics | None:
+        try:
+            user, hub_id = user_f.result(), portal or token_f.result().hub_id
+        except HubSpotError:
+            return None
+        assert self.fixes is not None  # nosec B101  # submitted only with a store
+        name = user.first_name or user.display_name
+        return since_fix_section(
+            self.forensics, self.fixes, email=email, user_id=user.id, name=name,
+            portal=portal, hub_id=hub_id, token_scopes=self._scopes(token_f),
+        )  # fmt: skip
 
     def _second_wave(self, report: PermissionReport, calls: _Calls) -> None:
         """Each dependent call starts as soon as what it needs arrives.
@@ -302,18 +325,20 @@ class LookupService:
                 owner = self.client.find_owner_by_email(calls.email, calls.portal, archived=True)
             return owner
 
-        report.forensics.extend(
-            lookup_sections(
-                self.forensics,
-                report,
-                portal=calls.portal,
-                token=calls.token_info,
-                window=calls.security.result() if calls.security else None,
-                logins=calls.logins.result() if calls.logins else None,
-                former_user=former_user,
-                daily_limit=_hit_daily_limit(calls),
-            )
+        sections = lookup_sections(
+            self.forensics,
+            report,
+            portal=calls.portal,
+            token=calls.token_info,
+            window=calls.security.result() if calls.security else None,
+            logins=calls.logins.result() if calls.logins else None,
+            former_user=former_user,
+            daily_limit=_hit_daily_limit(calls),
         )
+        after_fix = calls.since_fix.result() if calls.since_fix else None
+        if after_fix is not None:  # next to what changed for the user, which comes first
+            sections.insert(1 if sections else 0, after_fix)
+        report.forensics.extend(sections)
 
     def _access(self, report: PermissionReport, calls: _Calls) -> AccessFacts | None:
         """HubSpot's per-record answer for this user, or why there is none."""
