@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from knowledge.secrets import redact
 
 #: The closed vocabulary of kinds (DESIGN §2). Order is the order the README explains them in.
 KINDS: tuple[str, ...] = (
@@ -52,6 +54,24 @@ class Diagnosis:
     checklist: tuple[ChecklistItem, ...] = ()
     #: Which rule decided the kind; for logs, tests and `--explain`, not part of the JSON contract.
     rule_id: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        """Every value shown or stored passes through redaction here, where any Diagnosis is
+        built: a token inside a name list, an id or a rendered checklist can never leave."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("kind", "rule_id", "secrets", "requires_mode"):
+                continue
+            if isinstance(value, str):
+                clean = redact(value)
+            elif f.name == "requires":
+                clean = tuple(redact(name) for name in value)
+            elif f.name == "checklist":
+                clean = tuple(ChecklistItem(redact(i.title), redact(i.detail)) for i in value)
+            else:
+                continue
+            if clean != value:
+                object.__setattr__(self, f.name, clean)
 
     @property
     def is_hubspot(self) -> bool:

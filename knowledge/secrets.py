@@ -19,12 +19,24 @@ class SecretPattern:
     kind: str
     regex: FastPattern
     rotate: str
+    #: a catch-all: counts only for values no specific pattern recognised
+    generic: bool = False
 
 
 @cache
 def secret_patterns() -> tuple[SecretPattern, ...]:
+    """Specific patterns first, then the catch-alls, so masking names the precise kind."""
     entries = load_toml("catalog/secrets.toml")["secret"]
-    return tuple(SecretPattern(e["kind"], FastPattern(e["pattern"], 0), e["rotate"]) for e in entries)
+    patterns = [SecretPattern(e["kind"], FastPattern(e["pattern"], 0), e["rotate"], e.get("generic", False))
+                for e in entries]
+    return tuple(sorted(patterns, key=lambda p: p.generic))
+
+
+def _value_span(match) -> tuple[int, int]:
+    try:
+        return match.span("value")
+    except IndexError:  # a pattern without a "value" group masks its whole match
+        return match.span()
 
 
 # One cheap gate on the lower-cased text: if none of these is present, no pattern can match.
@@ -42,10 +54,28 @@ def find_secrets(text: str, low: str | None = None) -> tuple[str, ...]:
     if not _GATE.search(low):
         return ()
     found: list[str] = []
+    specific: list[tuple[int, int]] = []
     for pattern in secret_patterns():
-        if pattern.kind not in found and pattern.regex.search(text, low):
-            found.append(pattern.kind)
-    return tuple(found)
+        if not pattern.generic:
+            spans = [_value_span(m) for m in pattern.regex.finditer(text, low)]
+            specific.extend(spans)
+            if spans and pattern.kind not in found:
+                found.append(pattern.kind)
+            continue
+        if pattern.kind in found:
+            continue
+        for match in pattern.regex.finditer(text, low):
+            start, end = _value_span(match)
+            if not any((s <= start and end <= e) or (start <= s and e <= end) for s, e in specific):
+                found.append(pattern.kind)
+                break
+    order = _catalogue_order()
+    return tuple(sorted(found, key=order.index))
+
+
+@cache
+def _catalogue_order() -> list[str]:
+    return list(dict.fromkeys(e["kind"] for e in load_toml("catalog/secrets.toml")["secret"]))
 
 
 def rotation_advice(kinds: tuple[str, ...]) -> tuple[str, ...]:
@@ -55,7 +85,7 @@ def rotation_advice(kinds: tuple[str, ...]) -> tuple[str, ...]:
 
 def _mask(kind: str):
     def replace(match: re.Match[str]) -> str:
-        start, end = match.span("value") if "value" in match.re.groupindex else match.span()
+        start, end = _value_span(match)
         whole = match.group(0)
         offset = match.start()
         return whole[: start - offset] + f"[REDACTED {kind}]" + whole[end - offset :]
