@@ -79,9 +79,9 @@ def _first_rule(flat: str, low: str, lines: str, status: int | None) -> tuple[Ru
         position = rule.where(flat, low, status)
         if position is None:
             continue
-        if rule.evidence != "signature" and evidence is None:
+        if evidence is None:  # also for signature rules: code or prose quoting an error is vetoed
             evidence = weigh(flat, low, lines)
-        if admitted(rule, evidence):  # type: ignore[arg-type]
+        if admitted(rule, evidence):
             return rule, position
     return None
 

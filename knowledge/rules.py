@@ -77,6 +77,10 @@ class Signals:
     report_cues: tuple[FastPattern, ...]
     changelog_cues: tuple[FastPattern, ...]
     error_evidence: re.Pattern[str]
+    code_lines: re.Pattern[str]
+    output_cues: re.Pattern[str]
+    discussion: tuple[FastPattern, ...]
+    person_reports: tuple[FastPattern, ...]
     #: who made the call (private app, personal access key, …), in the order they are checked
     identities: tuple[tuple[str, tuple[FastPattern, ...]], ...]
     #: name -> lower-case phrases: details that pick checklist items
@@ -157,6 +161,10 @@ def signals() -> Signals:
         report_cues=_compile(data["report_cues"]),
         changelog_cues=_compile(data["changelog_cues"], multiline),
         error_evidence=re.compile(data["error_evidence"], re.IGNORECASE),
+        code_lines=re.compile(data["code_lines"], multiline),
+        output_cues=re.compile(data["output_cues"], multiline),
+        discussion=_compile(data["discussion_cues"], multiline),
+        person_reports=_compile(data["person_reports"]),
         identities=tuple((name, _compile(patterns)) for name, patterns in data["identities"].items()),
         cues=tuple((name, tuple(phrases)) for name, phrases in data["cues"].items()),
     )
@@ -171,6 +179,8 @@ class Evidence:
     reported: bool
     changelog: bool
     error: bool
+    #: code, a diff or prose quoting an error, and nobody saying they got it
+    about: bool = False
 
 
 def weigh(text: str, low: str, lines: str) -> Evidence:
@@ -181,11 +191,24 @@ def weigh(text: str, low: str, lines: str) -> Evidence:
         reported=any(p.search(text, low) for p in s.report_cues),
         changelog=any(p.search(lines) for p in s.changelog_cues),
         error=bool(s.error_evidence.search(text)),
+        about=_about_an_error(text, low, lines),
     )
+
+
+def _about_an_error(text: str, low: str, lines: str) -> bool:
+    s = signals()
+    if any(p.search(text, low) for p in s.person_reports):
+        return False
+    if any(p.search(lines) for p in s.discussion):
+        return True
+    code = s.code_lines.search(lines)
+    return bool(code and s.code_lines.search(lines, code.end()) and not s.output_cues.search(lines))
 
 
 def admitted(rule: Rule, evidence: Evidence) -> bool:
     """Whether a rule that matched counts, given how much the text shows it is a HubSpot error."""
+    if evidence.about:
+        return False
     if rule.evidence == "signature":
         return True
     if rule.evidence == "context":
