@@ -111,7 +111,7 @@ def _diagnosis(rule: Rule, flat: str, low: str, lines: str, status: int | None) 
         "portal_id": extract.portal_id(flat, low),
         "requires": requires,
         "requires_mode": mode,
-        "status": status or rule.status,
+        "status": status,  # only what the paste shows: an implied status would be invented
         "category": extract.category(flat, low),
         "correlation_id": extract.correlation_id(flat, low),
         "hublet": extract.hublet(flat, low),
@@ -129,7 +129,7 @@ def _diagnosis(rule: Rule, flat: str, low: str, lines: str, status: int | None) 
 
 
 #: kinds whose checklist depends on who made the call; others skip the detection
-_KINDS_NAMING_IDENTITY = frozenset({"user_permission", "invalid_token"})
+_KINDS_NAMING_IDENTITY = frozenset({"user_permission", "invalid_token", "missing_scopes", "other_hubspot"})
 
 
 def _identity(text: str, low: str) -> str | None:

@@ -98,8 +98,10 @@ _STATUS = [
     FastPattern(r"""["']?status["']?\s*[:=]\s*["']?(\d{3})\b"""),
     FastPattern(r"\bHTTP (\d{3})\b"),
     FastPattern(r"\b(\d{3}) - \{"),
+    FastPattern(r"\b(\d{3}): ?\{"),
     FastPattern(r"\bStatusCodeError: (\d{3})\b"),
     FastPattern(r"\bstatus: ?code: ?(\d{3})\b"),  # YAML request recordings (VCR cassettes)
+    FastPattern(r"\(status(?: code)?:? ?(\d{3})\)"),
 ]
 _REASON_STATUS = {"forbidden": 403, "unauthorized": 401, "unauthorised": 401, "too many requests": 429}
 _REASON_ONLY = FastPattern(r"(?:^|[\s:.(])(Forbidden|Unauthorized|Too Many Requests)\b", 0)
