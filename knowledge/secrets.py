@@ -39,8 +39,9 @@ def _value_span(match) -> tuple[int, int]:
         return match.span()
 
 
-# One cheap gate on the lower-cased text: if none of these is present, no pattern can match.
-_GATE = re.compile(r"pat-|token|hapikey|bearer|xox|xapp-|secret|key")
+# One cheap gate on the lower-cased text: if none of these is present, no pattern can match
+# (the last branch is the bare OAuth access token: a long base64url run starting with C).
+_GATE = re.compile(r"pat-|token|hapikey|bearer|xox|xapp-|secret|key|\bc[a-z0-9][a-z0-9_-]{78}")
 
 
 def find_secrets(text: str, low: str | None = None) -> tuple[str, ...]:
