@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 
 from knowledge.data import load_toml
-from knowledge.fastre import FastPattern
+from knowledge.linre import Pattern, Text, as_text
 
-_SENSITIVE = re.compile(r"(?:^|\.)(?:highly_)?sensitive(?:\.|$)|\.v2$")
+_SENSITIVE = Pattern(r"(?:^|\.)(?:highly_)?sensitive(?:\.|$)|\.v2$", ignore_case=False, prefilter=False)
+_OBJECT_SCOPE = Pattern(r"^crm\.(?:objects|schemas)\.([a-z_]+)\.", ignore_case=False, prefilter=False)
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class HubSpotObject:
     report_as: str = "name"
     api_names: tuple[str, ...] = ()
     permission_names: tuple[str, ...] = ()
-    keywords: tuple[FastPattern, ...] = ()
+    keywords: tuple[Pattern, ...] = ()
     read_scopes: tuple[str, ...] = ()
     write_scopes: tuple[str, ...] = ()
     levels: bool = False
@@ -50,7 +50,7 @@ def objects() -> tuple[HubSpotObject, ...]:
             report_as=e.get("report_as", "name"),
             api_names=tuple(e.get("api_names", ())),
             permission_names=tuple(e.get("permission_names", ())),
-            keywords=tuple(FastPattern(k) for k in e.get("keywords", ())),
+            keywords=tuple(Pattern(k, where=f"object {e['name']} keywords") for k in e.get("keywords", ())),
             read_scopes=tuple(e.get("read_scopes", ())),
             write_scopes=tuple(e.get("write_scopes", ())),
             levels=bool(e.get("levels", False)),
@@ -76,7 +76,7 @@ def find_object(key: str | None) -> HubSpotObject | None:
     if not key:
         return None
     key = key.strip().lower()
-    if re.fullmatch(r"2-\d+", key):
+    if key.startswith("2-") and key[2:].isdecimal():  # Python's \d is str.isdecimal()
         return _by_key().get("custom")
     return _by_key().get(key) or _by_key().get(key.replace("-", "_"))
 
@@ -84,7 +84,7 @@ def find_object(key: str | None) -> HubSpotObject | None:
 def object_for_scope(scope: str) -> HubSpotObject | None:
     """`crm.objects.deals.read` -> DEAL, `tickets` -> TICKET; None for scopes naming no object."""
     scope = scope.strip().lower()
-    match = re.match(r"crm\.(?:objects|schemas)\.([a-z_]+)\.", scope)
+    match = _OBJECT_SCOPE.search(scope)
     if match:
         return find_object(match.group(1))
     if scope.startswith("tickets"):
@@ -113,11 +113,11 @@ def object_for_permission(permission_name: str) -> HubSpotObject | None:
     return None
 
 
-def object_by_keyword(text: str, low: str | None = None) -> HubSpotObject | None:
-    low = text.casefold() if low is None else low
+def object_by_keyword(text: str | Text) -> HubSpotObject | None:
+    text = as_text(text)
     for obj in _objects_with_keywords():
         for pattern in obj.keywords:
-            if pattern.search(text, low):
+            if pattern.search(text):
                 return obj
     return None
 

@@ -9,7 +9,6 @@ show `&#39;`).
 
 from __future__ import annotations
 
-import re
 from functools import cache, lru_cache
 from typing import Any
 
@@ -17,6 +16,7 @@ import jinja2
 
 import knowledge.catalog as catalog
 from knowledge.data import PACKAGE_DIR, load_toml
+from knowledge.linre import Pattern
 from knowledge.model import ChecklistItem
 from knowledge.secrets import rotation_advice
 
@@ -133,8 +133,8 @@ def _render_shape(shape: tuple[tuple[str, Any], ...]) -> tuple[str, tuple[Checkl
     return summary, checklist
 
 
-_PERMISSION_SUFFIX = re.compile(r"-(?:read|write|access|base|edit|view|delete)$")
-_WRITE_SUFFIX = re.compile(r"-(?:write|edit|delete)$")
+_PERMISSION_SUFFIX = Pattern(r"-(?:read|write|access|base|edit|view|delete)$", where="permission suffix", prefilter=False)
+_WRITE_SUFFIX = Pattern(r"(?:-write|-edit|-delete|\.write)$", where="write suffix", prefilter=False)
 
 
 def is_scope(name: str) -> bool:
@@ -166,6 +166,6 @@ def object_scope(obj: catalog.HubSpotObject | None, names: tuple[str, ...]) -> s
     """The object's write scope when the error asks for writing (`-write`, `-edit`), else its read scope."""
     if obj is None:
         return None
-    wants_write = any(_WRITE_SUFFIX.search(n.strip().lower()) or n.strip().lower().endswith(".write") for n in names)
+    wants_write = any(_WRITE_SUFFIX.search(n.strip()) for n in names)
     pool = (obj.write_scopes or obj.read_scopes) if wants_write else (obj.read_scopes or obj.write_scopes)
     return pool[0] if pool else None

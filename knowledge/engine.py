@@ -7,10 +7,9 @@ then are the fields extracted and the checklist rendered.
 
 from __future__ import annotations
 
-import re
-
 import knowledge.extract as extract
 from knowledge.checklist import render
+from knowledge.linre import Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
 from knowledge.rules import Evidence, Rule, admitted, rules, signals, weigh
@@ -27,60 +26,67 @@ def diagnose(text: str) -> Diagnosis:
     """Classify pasted text and build the checklist. Never raises on any string input."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
-    text = text[:MAX_INPUT_CHARS]
-    raw_low = text.lower()
-    if not passes_gate(text, raw_low):
-        return _not_hubspot(text, raw_low)
-    lines = normalize(text)
-    flat = flatten(lines)
-    low = flat.casefold()
-    status = extract.status(flat, low)
-    found = _first_rule(flat, low, lines, status)
+    raw = Text(text[:MAX_INPUT_CHARS])
+    gated = _gate(raw)
+    if gated is None:
+        return _not_hubspot(raw)
+    lines, flat = gated
+    status = extract.status(flat)
+    found = _first_rule(flat, Text(lines), status)
     if found is None:
         return _not_hubspot(lines)
     rule, position = found
-    if len(flat) > 2 * EXTRACT_WINDOW:
+    if len(flat.data) > 2 * EXTRACT_WINDOW:
         # A long paste is mostly log noise; the fields belong to the error the rule matched.
-        flat = flat[max(0, position - EXTRACT_WINDOW) : position + EXTRACT_WINDOW]
-        low = flat.casefold()
-    return _diagnosis(rule, flat, low, lines, status)
+        position = flat.chars(position)
+        flat = Text(flat.text[max(0, position - EXTRACT_WINDOW) : position + EXTRACT_WINDOW])
+    return _diagnosis(rule, flat, lines, status)
 
 
-_MAY_NORMALISE = re.compile(r"[\s&\\<`\x80-\U0010ffff]")
+#: Characters normalising may remove or rewrite, besides single spaces: Python's whitespace,
+#: entities, escapes, Slack markup, code fences. Anything beyond ASCII may be a smart quote.
+_MAY_NORMALISE = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f&\\<`"
 
 
-def passes_gate(text: str, low: str) -> bool:
-    """Whether any rule could match. Rules read the normalised text, so when normalising could
-    change the words (line breaks, escapes, entities, smart quotes), the gate reads that too."""
+def _gate(raw: Text) -> tuple[str, Text] | None:
+    """(normalised text, its one-line form) when any rule could match, else None. Rules read the
+    normalised text, so when normalising could change the words (line breaks, escapes,
+    entities, smart quotes), the gate reads that too."""
     gate = signals().gate
-    if gate.search(low):
-        return True
-    if " " in text and not _MAY_NORMALISE.search(text.replace(" ", "")) and "  " not in text:
-        return False
-    return bool(gate.search(flatten(normalize(text)).lower()))
+    passed = gate.search(raw) is not None
+    plain = raw.ascii and "  " not in raw.text and " " in raw.text
+    if not passed and plain and not any(char in raw.text for char in _MAY_NORMALISE):
+        return None
+    lines = normalize(raw.text)
+    flat = Text(flatten(lines))
+    if passed or gate.search(flat) is not None:
+        return lines, flat
+    return None
+
+
+def passes_gate(text: str) -> bool:
+    """Whether any rule could match `text`: False means it is not_hubspot at the cost of a scan."""
+    return _gate(Text(text)) is not None
 
 
 def explain(text: str) -> list[str]:
     """Ids of every rule that matches (admitted or not), for debugging rules: not used at run time."""
     lines = normalize(text[:MAX_INPUT_CHARS])
-    flat = flatten(lines)
-    low = flat.casefold()
-    status = extract.status(flat, low)
-    evidence = weigh(flat, low, lines)
-    return [f"{r.id}{'' if admitted(r, evidence) else ' (not admitted)'}" for r in rules() if r.fires(flat, low, status)]
+    flat = Text(flatten(lines))
+    status = extract.status(flat)
+    evidence = weigh(flat, Text(lines))
+    return [f"{r.id}{'' if admitted(r, evidence) else ' (not admitted)'}" for r in rules() if r.fires(flat, status)]
 
 
-def _first_rule(flat: str, low: str, lines: str, status: int | None) -> tuple[Rule, int] | None:
-    """The highest-priority rule that fires and is admitted, with where it matched."""
+def _first_rule(flat: Text, lines: Text, status: int | None) -> tuple[Rule, int] | None:
+    """The highest-priority rule that fires and is admitted, with the byte offset it matched."""
     evidence: Evidence | None = None
     for rule in rules():
-        if not rule.possible(low):
-            continue
-        position = rule.where(flat, low, status)
+        position = rule.where(flat, status)
         if position is None:
             continue
         if evidence is None:  # also for signature rules: code or prose quoting an error is vetoed
-            evidence = weigh(flat, low, lines)
+            evidence = weigh(flat, lines)
         if admitted(rule, evidence):
             return rule, position
     return None
@@ -93,34 +99,35 @@ _NOT_HUBSPOT_SUMMARY = "This does not look like a HubSpot error, so hsperm has n
 _NOT_HUBSPOT = Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY)
 
 
-def _not_hubspot(text: str, low: str | None = None) -> Diagnosis:
-    secrets = find_secrets(text, low)
+def _not_hubspot(text: str | Text) -> Diagnosis:
+    secrets = find_secrets(text)
     if not secrets:
         return _NOT_HUBSPOT
     return Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY, secrets=secrets)
 
 
-def _diagnosis(rule: Rule, flat: str, low: str, lines: str, status: int | None) -> Diagnosis:
-    found = extract.requirements(flat, low)
+def _diagnosis(rule: Rule, flat: Text, lines: str, status: int | None) -> Diagnosis:
+    found = extract.requirements(flat)
     requires = found.names or rule.requires
     mode = found.mode if found.names else (rule.requires_mode or found.mode)
     fields = {
         "kind": rule.kind,
         "alternatives": tuple(k for k in rule.alternatives if k != rule.kind),
-        "object_type": extract.object_type(flat, low, requires),
-        "portal_id": extract.portal_id(flat, low),
+        "object_type": extract.object_type(flat, requires),
+        "portal_id": extract.portal_id(flat),
         "requires": requires,
         "requires_mode": mode,
         "status": status,  # only what the paste shows: an implied status would be invented
-        "category": extract.category(flat, low),
-        "correlation_id": extract.correlation_id(flat, low),
-        "hublet": extract.hublet(flat, low),
+        "category": extract.category(flat),
+        "correlation_id": extract.correlation_id(flat),
+        "hublet": extract.hublet(flat),
         "secrets": find_secrets(lines),
     }
+    low = flat.text.casefold()
     facts = {
         "cues": frozenset(name for name, phrases in signals().cues if any(p in low for p in phrases)),
         "rule_id": rule.id,
-        "identity": _identity(flat, low) if rule.kind in _KINDS_NAMING_IDENTITY else None,
+        "identity": _identity(flat) if rule.kind in _KINDS_NAMING_IDENTITY else None,
         "expired_ago": extract.expired_ago(flat),
         "policy": extract.rate_limit_policy(flat),
     }
@@ -132,8 +139,8 @@ def _diagnosis(rule: Rule, flat: str, low: str, lines: str, status: int | None) 
 _KINDS_NAMING_IDENTITY = frozenset({"user_permission", "invalid_token", "missing_scopes", "other_hubspot"})
 
 
-def _identity(text: str, low: str) -> str | None:
+def _identity(text: Text) -> str | None:
     for name, patterns in signals().identities:
-        if any(p.search(text, low) for p in patterns):
+        if any(p.search(text) for p in patterns):
             return name
     return None

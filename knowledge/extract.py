@@ -2,78 +2,79 @@
 
 Every function reads the flattened text (see normalize.py) and tolerates JSON, Python reprs and
 Node dumps alike: keys may be quoted with ", ' or not at all, and separated by ':' or '='.
-Patterns use bounded repetition only, so each runs in linear time.
+Every pattern runs on RE2 (see linre.py), so each runs in linear time.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import knowledge.catalog as catalog
-from knowledge.fastre import FastPattern
+from knowledge.linre import Pattern, Text, as_text
 
 _Q = r"""["']?"""  # optional quote around a key or value
 _SEP = r"""["']?\s*[:=]\s*["']?"""  # key/value separator in JSON, reprs, inspect dumps, logs
 
 # ---- portal ----------------------------------------------------------------------------------
 _PORTAL = [
-    FastPattern(r"\b(?:in|for|to) portal (\d{3,12})\b"),
-    FastPattern(r"\bportal[_ -]?id" + _SEP + r"(\d{3,12})\b"),
-    FastPattern(r"\bportal ?id:? (\d{3,12})\b"),
-    FastPattern(r"\bhub[_ -]?id" + _SEP + r"(\d{3,12})\b"),
-    FastPattern(r"\bHub (\d{3,12}) is unknown"),
-    FastPattern(r"\bhcrn:(\d{3,12}):"),
-    FastPattern(r"\bapp(?:-[a-z]{2,3}\d{1,2})?\.hubspot\.com/[a-z0-9-]{2,40}/(\d{3,12})\b"),
-    FastPattern(r"\bportal (\d{5,12})\b"),
-    FastPattern(r"\bhub (\d{5,12})\b"),
-    FastPattern(r"\baccount (\d{5,12})\b"),
-    FastPattern(r"\bportal(?:Id)?=(\d{3,12})\b"),
-    FastPattern(r"\(\s*(\d{6,12})\s*\)(?= ?$| ?\[| ?\n)"),
+    Pattern(r"\b(?:in|for|to) portal (\d{3,12})\b"),
+    Pattern(r"\bportal[_ -]?id" + _SEP + r"(\d{3,12})\b"),
+    Pattern(r"\bportal ?id:? (\d{3,12})\b"),
+    Pattern(r"\bhub[_ -]?id" + _SEP + r"(\d{3,12})\b"),
+    Pattern(r"\bHub (\d{3,12}) is unknown"),
+    Pattern(r"\bhcrn:(\d{3,12}):"),
+    Pattern(r"\bapp(?:-[a-z]{2,3}\d{1,2})?\.hubspot\.com/[a-z0-9-]{2,40}/(\d{3,12})\b"),
+    Pattern(r"\bportal (\d{5,12})\b"),
+    Pattern(r"\bhub (\d{5,12})\b"),
+    Pattern(r"\baccount (\d{5,12})\b"),
+    Pattern(r"\bportal(?:Id)?=(\d{3,12})\b"),
+    Pattern(r"\(\s*(\d{6,12})\s*\)(?: ?$| ?\[| ?\n)"),  # what follows is consumed: only group 1 is read
 ]
 
 # ---- object ----------------------------------------------------------------------------------
-_LEGACY_TYPE = FastPattern(r"legacyObjectType=([A-Z_]{3,40})")
-_META_TYPE = FastPattern(r"metaTypeId=(\d{1,3}),? ?innerId=(\d{1,12})")
-_TYPE_ID = FastPattern(r"\bobject ?type(?:[ _-]?id)?(?:" + _SEP + r"| )([02]-\d{1,12})\b")
-_OBJECT_TYPE_WORD = FastPattern(r"\bobject ?type ([A-Z][A-Z_]{2,40})\b", 0)
-_BARE_TYPE_ID = FastPattern(r"(?:/objects/|/record/|\bobject(?: type)? )([02]-\d{1,12})\b")
-_CUSTOM_ID = FastPattern(r"\b(2-\d{3,12})\b")
-_URL_OBJECT = FastPattern(
+_LEGACY_TYPE = Pattern(r"legacyObjectType=([A-Z_]{3,40})")
+_META_TYPE = Pattern(r"metaTypeId=(\d{1,3}),? ?innerId=(\d{1,12})")
+_TYPE_ID = Pattern(r"\bobject ?type(?:[ _-]?id)?(?:" + _SEP + r"| )([02]-\d{1,12})\b")
+_OBJECT_TYPE_WORD = Pattern(r"\bobject ?type ([A-Z][A-Z_]{2,40})\b", ignore_case=False)
+_BARE_TYPE_ID = Pattern(r"(?:/objects/|/record/|\bobject(?: type)? )([02]-\d{1,12})\b")
+_CUSTOM_ID = Pattern(r"\b(2-\d{3,12})\b")
+_URL_OBJECT = Pattern(
     r"/crm/(?:v\d{1,2}/objects|objects/\d{4}-\d{2}(?:-beta)?|v4/associations|v3/associations)/([a-z_]{3,40})"
 )
-_URL_AREA = FastPattern(r"/(?:crm/v\d/|crm/)(owners|pipelines|properties|schemas)\b")
-_SDK_OBJECT = FastPattern(
-    r"\b(?:Hubspot::Crm::|hubspot\.crm\.|crm\.objects\.|crm\.schemas\.|@hubspot/api-client.{0,40}crm\.)([a-z_]{3,40})",
-    re.I,
+_URL_AREA = Pattern(r"/(?:crm/v\d/|crm/)(owners|pipelines|properties|schemas)\b")
+_SDK_OBJECT = Pattern(
+    r"\b(?:Hubspot::Crm::|hubspot\.crm\.|crm\.objects\.|crm\.schemas\.|@hubspot/api-client.{0,40}crm\.)([a-z_]{3,40})"
 )
-_VERB_OBJECT = FastPattern(
+_VERB_OBJECT = Pattern(
     r"\b(?:fetch|fetching|get|getting|create|creating|update|updating|sync|syncing|read|reading|upsert|"
     r"delete|deleting|load|loading|search|searching|import|importing|export|exporting) (?:the |all |hubspot )?"
     r"(contacts|companies|deals|tickets|leads|quotes|line items|products|tasks|notes|calls|meetings|emails|"
-    r"invoices|owners)\b",
-    re.I,
+    r"invoices|owners)\b"
 )
-_EXISTS_OBJECT = FastPattern(r"\b(Contact|Company|Deal|Ticket|Lead) already exists")
-_SCOPE_AREA = re.compile(r"^([a-z][a-z0-9_-]{1,40}(?:\.[a-z0-9_-]{1,40}){1,3})\.(?:read|write)$")
-_THIS_OBJECT = FastPattern(r"\b(?:this|that|the) (ticket|contact|company|deal|lead|invoice)\b")
-_STREAM = FastPattern(r"\bInvalid permissions for ([a-z][a-z0-9_]{2,60})\b")
+_EXISTS_OBJECT = Pattern(r"\b(Contact|Company|Deal|Ticket|Lead) already exists")
+_SCOPE_AREA = Pattern(r"^([a-z][a-z0-9_-]{1,40}(?:\.[a-z0-9_-]{1,40}){1,3})\.(?:read|write)$", False, prefilter=False)
+_THIS_OBJECT = Pattern(r"\b(?:this|that|the) (ticket|contact|company|deal|lead|invoice)\b")
+_STREAM = Pattern(r"\bInvalid permissions for ([a-z][a-z0-9_]{2,60})\b")
 
 # ---- requirements ----------------------------------------------------------------------------
-_REQUIRES_OF = FastPattern(r"\brequires? (one|any|all) of \[([^\]]{0,600})\]")
-_SCOPE_LIST = FastPattern(r"\b(?:required(?:Granular)?Scopes|missingScopes)" + _SEP + r"\[([^\]]{0,2000})\]")
-_SCOPES_SENTENCE = FastPattern(
+_REQUIRES_OF = Pattern(r"\brequires? (one|any|all) of \[([^\]]{0,600})\]")
+# Up to 2000 characters as {0,1000} twice: RE2 allows bounds up to 1000.
+_SCOPE_LIST = Pattern(r"\b(?:required(?:Granular)?Scopes|missingScopes)" + _SEP + r"\[([^\]]{0,1000}[^\]]{0,1000})\]")
+_SCOPES_SENTENCE = Pattern(
     r"\b(One or more|All|Any) of the following scopes (?:are|is) required\b:? ?([a-z][\w.,\- ]{0,400})?"
 )
-_MISSING_REQUIRED = FastPattern(r"\bmissing (?:the )?required ['\"]?([a-z][\w.\-]{1,80})['\"]? scope")
-_LACKS_ACCESS = FastPattern(
+_MISSING_REQUIRED = Pattern(r"\bmissing (?:the )?required ['\"]?([a-z][\w.\-]{1,80})['\"]? scope")
+_LACKS_ACCESS = Pattern(
     r"\b(?:lacks|lack|doesn't have|does not have) access to the required scopes? \[([^\]]{0,600})\]"
 )
-_ACCESS_TO_SCOPE = FastPattern(r"\baccess to the ['\"]([a-z][\w.\-]{1,80})['\"] scope")
-_MISSING_AUTH = FastPattern(r"\bMissing auth details: ?([a-z][\w.\-]{1,80}(?: ?, ?[a-z][\w.\-]{1,80}){0,20})")
-_SCOPE_IS_REQUIRED = FastPattern(r"\bscopes? ['\"]([a-z][\w.\-]{1,80})['\"] (?:is|are) required")
-_SCOPE_TOKEN = re.compile(r"^[a-z][a-z0-9_\-]*(?:\.[a-z0-9_\-]+)*$")
-_SAFE_NAME = re.compile(r"[^\w.\- >:/]")
+_ACCESS_TO_SCOPE = Pattern(r"\baccess to the ['\"]([a-z][\w.\-]{1,80})['\"] scope")
+# Up to 21 names, the 20 after the first as {0,10} twice: RE2 caps nested repetition at 1000.
+_MORE_AUTH = r"(?: ?, ?[a-z][\w.\-]{1,80}){0,10}"
+_MISSING_AUTH = Pattern(r"\bMissing auth details: ?([a-z][\w.\-]{1,80}" + _MORE_AUTH + _MORE_AUTH + ")")
+_SCOPE_IS_REQUIRED = Pattern(r"\bscopes? ['\"]([a-z][\w.\-]{1,80})['\"] (?:is|are) required")
+_SCOPE_TOKEN = Pattern(r"^[a-z][a-z0-9_\-]*(?:\.[a-z0-9_\-]+)*$", False, prefilter=False)
+#: what a name may keep besides letters and digits (Python's `\w` is str.isalnum() plus "_")
+_SAFE_PUNCTUATION = "_.- >:/"
 
 # ---- status, category, ids -------------------------------------------------------------------
 _REASONS = (
@@ -81,48 +82,48 @@ _REASONS = (
     "Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout|Multi-Status"
 )
 _STATUS = [
-    FastPattern(r"\bstatus[ _-]?code" + _SEP + r"(\d{3})\b"),
-    FastPattern(r"\bHTTP status code:? (\d{3})\b"),
-    FastPattern(r"\bHTTP/\d(?:\.\d)? (\d{3})\b"),
-    FastPattern(r"\bresponse_?code[=:] ?(\d{3})\b"),
-    FastPattern(r"\bApiException: ?\((\d{3})\)"),
-    FastPattern(r"Exception: ?\((\d{3})\) ?Reason:"),
-    FastPattern(r"\bHTTP-Code: ?(\d{3})\b"),
-    FastPattern(r"\b(\d{3}) (?:Client|Server) Error\b"),
-    FastPattern(r"\[(\d{3})\] (?:Client|Server) error\b"),
-    FastPattern(r"\b(\d{3}) (?:" + _REASONS + r")\b"),
-    FastPattern(
+    Pattern(r"\bstatus[ _-]?code" + _SEP + r"(\d{3})\b"),
+    Pattern(r"\bHTTP status code:? (\d{3})\b"),
+    Pattern(r"\bHTTP/\d(?:\.\d)? (\d{3})\b"),
+    Pattern(r"\bresponse_?code[=:] ?(\d{3})\b"),
+    Pattern(r"\bApiException: ?\((\d{3})\)"),
+    Pattern(r"Exception: ?\((\d{3})\) ?Reason:"),
+    Pattern(r"\bHTTP-Code: ?(\d{3})\b"),
+    Pattern(r"\b(\d{3}) (?:Client|Server) Error\b"),
+    Pattern(r"\[(\d{3})\] (?:Client|Server) error\b"),
+    Pattern(r"\b(\d{3}) (?:" + _REASONS + r")\b"),
+    Pattern(
         r"\b(?:returned|responded with(?: a)? status(?: of)?|failed with status(?: code)?|status of) ['\"]?(\d{3})\b"
     ),
-    FastPattern(r"\b(?:error|status|code|HTTP)[: ]{1,3}(\d{3})\b(?: ?[-:])"),
-    FastPattern(r"""["']?status["']?\s*[:=]\s*["']?(\d{3})\b"""),
-    FastPattern(r"\bHTTP (\d{3})\b"),
-    FastPattern(r"\b(\d{3}) - \{"),
-    FastPattern(r"\b(\d{3}): ?\{"),
-    FastPattern(r"\bStatusCodeError: (\d{3})\b"),
-    FastPattern(r"\bstatus: ?code: ?(\d{3})\b"),  # YAML request recordings (VCR cassettes)
-    FastPattern(r"\(status(?: code)?:? ?(\d{3})\)"),
+    Pattern(r"\b(?:error|status|code|HTTP)[: ]{1,3}(\d{3})\b(?: ?[-:])"),
+    Pattern(r"""["']?status["']?\s*[:=]\s*["']?(\d{3})\b"""),
+    Pattern(r"\bHTTP (\d{3})\b"),
+    Pattern(r"\b(\d{3}) - \{"),
+    Pattern(r"\bStatusCodeError: (\d{3})\b"),
+    Pattern(r"\b(\d{3}): ?\{"),
+    Pattern(r"\bstatus: ?code: ?(\d{3})\b"),  # YAML request recordings (VCR cassettes)
+    Pattern(r"\(status(?: code)?:? ?(\d{3})\)"),
 ]
 _REASON_STATUS = {"forbidden": 403, "unauthorized": 401, "unauthorised": 401, "too many requests": 429}
-_REASON_ONLY = FastPattern(r"(?:^|[\s:.(])(Forbidden|Unauthorized|Too Many Requests)\b", 0)
-_CATEGORY = FastPattern(r"\b(?:category|errorType|subCategory)" + _SEP + r"([A-Z][A-Z_]{3,60})\b", 0)
-_OAUTH_STATUS = FastPattern(
+_REASON_ONLY = Pattern(r"(?:^|[\s:.(])(Forbidden|Unauthorized|Too Many Requests)\b", ignore_case=False)
+_CATEGORY = Pattern(r"\b(?:category|errorType|subCategory)" + _SEP + r"([A-Z][A-Z_]{3,60})\b", ignore_case=False)
+_OAUTH_STATUS = Pattern(
     r"""["']?status["']?\s*[:=]\s*["']?(BAD_[A-Z_]{3,40}|EXPIRED_AUTH_CODE|INVALID_[A-Z_]{3,40})\b""", 0
 )
-_KNOWN_CATEGORIES = FastPattern(
+_KNOWN_CATEGORIES = Pattern(
     r"\b(MISSING_SCOPES|EXPIRED_AUTHENTICATION|INVALID_AUTHENTICATION|OBJECT_NOT_FOUND|VALIDATION_ERROR|"
     r"RATE_LIMITS?|USER_DOES_NOT_HAVE_PERMISSIONS|BAD_REFRESH_TOKEN|BAD_AUTH_CODE|EXPIRED_AUTH_CODE|"
     r"BAD_CLIENT_ID|BAD_REDIRECT_URI|BAD_HUB|PROPERTY_DOESNT_EXIST|CONFLICT|INVALID_EMAIL)\b",
-    0,
+    ignore_case=False,
 )
-_CORRELATION = FastPattern(
+_CORRELATION = Pattern(
     r"\bcorrelation[_ -]?id" + _SEP + r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"
 )
 _HUBLET = [
-    FastPattern(r"\bcorrectHublet" + _SEP + r"([a-z]{2,3}\d{1,2})\b"),
-    FastPattern(r"\bexist in Hublet ([a-z]{2,3}\d{1,2})\b"),
-    FastPattern(r"\bhublet" + _SEP + r"([a-z]{2,3}\d{1,2})\b"),
-    FastPattern(r"\b(?:app|api)-([a-z]{2,3}\d{1,2})\.(?:hubspot|hubapi)\.com\b"),
+    Pattern(r"\bcorrectHublet" + _SEP + r"([a-z]{2,3}\d{1,2})\b"),
+    Pattern(r"\bexist in Hublet ([a-z]{2,3}\d{1,2})\b"),
+    Pattern(r"\bhublet" + _SEP + r"([a-z]{2,3}\d{1,2})\b"),
+    Pattern(r"\b(?:app|api)-([a-z]{2,3}\d{1,2})\.(?:hubspot|hubapi)\.com\b"),
 ]
 
 
@@ -132,61 +133,61 @@ class Requirements:
     mode: str = "any"
 
 
-def portal_id(text: str, low: str | None = None) -> str | None:
-    low = text.casefold() if low is None else low
+def portal_id(text: str | Text) -> str | None:
+    text = as_text(text)
     for pattern in _PORTAL:
-        match = pattern.search(text, low)
+        match = pattern.search(text)
         if match:
             return match.group(1)
     return None
 
 
-def object_type(text: str, low: str | None = None, requires: tuple[str, ...] = ()) -> str | None:
+def object_type(text: str | Text, requires: tuple[str, ...] = ()) -> str | None:
     """HubSpot's object name or type id, most explicit evidence first."""
-    low = text.casefold() if low is None else low
-    match = _LEGACY_TYPE.search(text, low)
+    text = as_text(text)
+    match = _LEGACY_TYPE.search(text)
     if match:
         name = match.group(1).upper()
         obj = catalog.find_object(name)
         return obj.reported() if obj else name
-    match = _META_TYPE.search(text, low)
+    match = _META_TYPE.search(text)
     if match:
         return f"{match.group(1)}-{match.group(2)}"
-    match = _TYPE_ID.search(text, low) or _BARE_TYPE_ID.search(text, low)
+    match = _TYPE_ID.search(text) or _BARE_TYPE_ID.search(text)
     if match:
         return _report_type_id(match.group(1))
-    match = _OBJECT_TYPE_WORD.search(text, low)
+    match = _OBJECT_TYPE_WORD.search(text)
     if match:
         obj = catalog.find_object(match.group(1))
         return obj.reported() if obj else match.group(1)
     for pattern in (_URL_OBJECT, _SDK_OBJECT, _VERB_OBJECT, _EXISTS_OBJECT):
-        match = pattern.search(text, low)
+        match = pattern.search(text)
         if match:
             obj = catalog.find_object(match.group(1).replace(" ", "_"))
             if obj:
                 return obj.reported(_custom_id(text))
-    match = _URL_AREA.search(text, low)
+    match = _URL_AREA.search(text)
     if match and match.group(1).lower() == "owners":
         return "OWNER"
     for name in requires:
         obj = catalog.object_for_scope(name) or catalog.object_for_permission(name)
         if obj:
             return obj.reported(_custom_id(text))
-    match = _STREAM.search(text, low)
+    match = _STREAM.search(text)
     if match:
         return match.group(1)
-    match = _THIS_OBJECT.search(text, low)  # the HubSpot UI: "You don't have permission to view this ticket"
+    match = _THIS_OBJECT.search(text)  # the HubSpot UI: "You don't have permission to view this ticket"
     if match:
         return catalog.find_object(match.group(1)).reported()
     for name in requires:  # a scope naming no CRM object still names an area: account-info.security.read
         match = _SCOPE_AREA.match(name)
         if match:
             return match.group(1)
-    obj = catalog.object_by_keyword(text, low)
+    obj = catalog.object_by_keyword(text)
     return obj.reported() if obj else None
 
 
-def _custom_id(text: str) -> str | None:
+def _custom_id(text: Text) -> str | None:
     match = _CUSTOM_ID.search(text)
     return match.group(1) if match else None
 
@@ -200,15 +201,15 @@ def _names(raw: str) -> list[str]:
     names = []
     for part in raw.split(","):
         name = part.strip().strip("\"' ")
-        name = _SAFE_NAME.sub("", name).strip()
+        name = "".join(c for c in name if c.isalnum() or c in _SAFE_PUNCTUATION).strip()
         if name and name.lower() not in {"array", "object", "..."} and len(name) <= 120:
             names.append(name)
     return names
 
 
-def requirements(text: str, low: str | None = None) -> Requirements:
+def requirements(text: str | Text) -> Requirements:
     """Names HubSpot says are required, exactly as printed, with any/all."""
-    low = text.casefold() if low is None else low
+    text = as_text(text)
     names: list[str] = []
     mode = "any"
 
@@ -217,37 +218,37 @@ def requirements(text: str, low: str | None = None) -> Requirements:
             if name not in names:
                 names.append(name)
 
-    for match in _REQUIRES_OF.finditer(text, low):
+    for match in _REQUIRES_OF.finditer(text):
         if match.group(1).lower() == "all":
             mode = "all"
         add(_names(match.group(2)))
-    sentence = _SCOPES_SENTENCE.search(text, low)
+    sentence = _SCOPES_SENTENCE.search(text)
     if sentence and sentence.group(1).lower() == "all":
         mode = "all"
-    for match in _SCOPE_LIST.finditer(text, low):
+    for match in _SCOPE_LIST.finditer(text):
         add(_names(match.group(1)))
     if sentence and sentence.group(2) and not names:
         add([n for n in _names(sentence.group(2).rstrip(". ")) if _SCOPE_TOKEN.match(n)])
     for pattern in (_MISSING_REQUIRED, _ACCESS_TO_SCOPE, _SCOPE_IS_REQUIRED):
-        add([m.group(1) for m in pattern.finditer(text, low)])
+        add([m.group(1) for m in pattern.finditer(text)])
     for pattern in (_LACKS_ACCESS, _MISSING_AUTH):
-        for match in pattern.finditer(text, low):
+        for match in pattern.finditer(text):
             add(_names(match.group(1)))
     return Requirements(tuple(names[:40]), mode)
 
 
-def status(text: str, low: str | None = None) -> int | None:
-    low = text.casefold() if low is None else low
+def status(text: str | Text) -> int | None:
+    text = as_text(text)
     for pattern in _STATUS:
-        match = pattern.search(text, low)
+        match = pattern.search(text)
         if match is None:
             continue
         if _is_error_status(int(match.group(1))):
             return int(match.group(1))
-        for match in pattern.finditer(text, low):  # the first one was a 200 or a 3xx; look further
+        for match in pattern.finditer(text):  # the first one was a 200 or a 3xx; look further
             if _is_error_status(int(match.group(1))):
                 return int(match.group(1))
-    match = _REASON_ONLY.search(text, low)
+    match = _REASON_ONLY.search(text)
     if match:
         return _REASON_STATUS[match.group(1).lower()]
     return None
@@ -257,33 +258,33 @@ def _is_error_status(code: int) -> bool:
     return code in (207, 488) or 400 <= code <= 599
 
 
-def category(text: str, low: str | None = None) -> str | None:
-    low = text.casefold() if low is None else low
-    match = _CATEGORY.search(text, low) or _OAUTH_STATUS.search(text, low) or _KNOWN_CATEGORIES.search(text, low)
+def category(text: str | Text) -> str | None:
+    text = as_text(text)
+    match = _CATEGORY.search(text) or _OAUTH_STATUS.search(text) or _KNOWN_CATEGORIES.search(text)
     return match.group(1) if match else None
 
 
-def correlation_id(text: str, low: str | None = None) -> str | None:
-    low = text.casefold() if low is None else low
-    match = _CORRELATION.search(text, low)
+def correlation_id(text: str | Text) -> str | None:
+    text = as_text(text)
+    match = _CORRELATION.search(text)
     return match.group(1).lower() if match else None
 
 
-def hublet(text: str, low: str | None = None) -> str | None:
-    low = text.casefold() if low is None else low
+def hublet(text: str | Text) -> str | None:
+    text = as_text(text)
     for pattern in _HUBLET:
-        match = pattern.search(text, low)
+        match = pattern.search(text)
         if match:
             return match.group(1).lower()
     return None
 
 
-_EXPIRED_AGO = re.compile(r"\bexpired (\d{1,9}) (second|minute|hour|day)\(?s?\)? ago", re.I)
-_POLICY = re.compile(r"""\bpolicyName["']?\s*[:=]\s*["']?([A-Z_]{3,40})""")
-_LIMIT_WORD = re.compile(r"\breached your (secondly|ten[_ ]secondly(?:[_ ]rolling)?|daily) limit", re.I)
+_EXPIRED_AGO = Pattern(r"\bexpired (\d{1,9}) (second|minute|hour|day)\(?s?\)? ago")
+_POLICY = Pattern(r"""\bpolicyName["']?\s*[:=]\s*["']?([A-Z_]{3,40})""", ignore_case=False)
+_LIMIT_WORD = Pattern(r"\breached your (secondly|ten[_ ]secondly(?:[_ ]rolling)?|daily) limit")
 
 
-def expired_ago(text: str) -> str | None:
+def expired_ago(text: str | Text) -> str | None:
     """"5 hours" from "expired 5 hour(s) ago": the checklist says how stale the token was."""
     match = _EXPIRED_AGO.search(text)
     if not match:
@@ -292,7 +293,7 @@ def expired_ago(text: str) -> str | None:
     return f"{number} {unit}{'' if number == 1 else 's'}"
 
 
-def rate_limit_policy(text: str) -> str | None:
+def rate_limit_policy(text: str | Text) -> str | None:
     """HubSpot's policyName (SECONDLY, TEN_SECONDLY_ROLLING, DAILY), or the limit the message names."""
     match = _POLICY.search(text)
     if match:

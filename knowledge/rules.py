@@ -7,12 +7,11 @@ product, `report` needs someone reporting the error rather than describing it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 
 from knowledge.data import load_toml, load_toml_dir
-from knowledge.fastre import FastPattern
+from knowledge.linre import Pattern, Text, compile_all
 from knowledge.model import KINDS
 
 EVIDENCE = ("signature", "context", "report")
@@ -24,71 +23,57 @@ class Rule:
     kind: str
     priority: int
     evidence: str
-    match: tuple[FastPattern, ...] = ()
-    also: tuple[FastPattern, ...] = ()
-    unless: tuple[FastPattern, ...] = ()
+    match: tuple[Pattern, ...] = ()
+    also: tuple[Pattern, ...] = ()
+    unless: tuple[Pattern, ...] = ()
     status_in: tuple[int, ...] = ()
     alternatives: tuple[str, ...] = ()
     status: int | None = None
     requires: tuple[str, ...] = ()
     requires_mode: str | None = None
-    #: literals one of which any text this rule matches contains (None: no such guarantee)
-    hints: tuple[str, ...] | None = None
 
-    def possible(self, low: str) -> bool:
-        """Cheap pre-check on the case-folded text; False means the rule cannot fire."""
-        if self.hints is None:
-            return True
-        for hint in self.hints:  # noqa: SIM110 - a plain loop: this runs for every rule on every paste
-            if hint in low:
-                return True
-        return False
+    def fires(self, text: Text, status: int | None) -> bool:
+        return self.where(text, status) is not None
 
-    def fires(self, text: str, low: str, status: int | None) -> bool:
-        """`low` is `text.casefold()`, shared by every pattern's literal pre-check."""
-        return self.where(text, low, status) is not None
-
-    def where(self, text: str, low: str, status: int | None) -> int | None:
-        """Offset of the text this rule matched (0 for a status-only rule), or None."""
+    def where(self, text: Text, status: int | None) -> int | None:
+        """Byte offset of the text this rule matched (0 for a status-only rule), or None."""
         if self.status_in and status not in self.status_in:
             return None
         position = 0
         if self.match:
             for pattern in self.match:
-                found = pattern.search(text, low)
+                found = pattern.search(text)
                 if found:
-                    position = found.start()
+                    position = found.byte_span()[0]
                     break
             else:
                 return None
-        if not all(p.search(text, low) for p in self.also):
+        if not all(p.search(text) for p in self.also):
             return None
-        if any(p.search(text, low) for p in self.unless):
+        if any(p.search(text) for p in self.unless):
             return None
         return position
 
 
 @dataclass(frozen=True)
 class Signals:
-    #: run on the lower-cased text: no match means no rule can fire
-    gate: re.Pattern[str]
-    hubspot: tuple[FastPattern, ...]
-    foreign: tuple[FastPattern, ...]
-    report_cues: tuple[FastPattern, ...]
-    changelog_cues: tuple[FastPattern, ...]
-    error_evidence: re.Pattern[str]
-    code_lines: re.Pattern[str]
-    output_cues: re.Pattern[str]
-    discussion: tuple[FastPattern, ...]
-    person_reports: tuple[FastPattern, ...]
+    #: no match means no rule can fire
+    gate: Pattern
+    hubspot: tuple[Pattern, ...]
+    foreign: tuple[Pattern, ...]
+    report_cues: tuple[Pattern, ...]
+    #: multi-line: read on the normalised text with its line breaks
+    changelog_cues: tuple[Pattern, ...]
+    error_evidence: Pattern
+    #: multi-line: source code lines, program output, discussion of an error (see signals.toml)
+    code_lines: Pattern
+    output_cues: Pattern
+    discussion: tuple[Pattern, ...]
+    person_reports: tuple[Pattern, ...]
     #: who made the call (private app, personal access key, …), in the order they are checked
-    identities: tuple[tuple[str, tuple[FastPattern, ...]], ...]
+    identities: tuple[tuple[str, tuple[Pattern, ...]], ...]
     #: name -> lower-case phrases: details that pick checklist items
     cues: tuple[tuple[str, tuple[str, ...]], ...]
-
-
-def _compile(patterns: list[str] | tuple[str, ...], flags: int = re.IGNORECASE) -> tuple[FastPattern, ...]:
-    return tuple(FastPattern(p, flags) for p in patterns)
 
 
 def _rule(entry: dict) -> Rule:
@@ -99,19 +84,15 @@ def _rule(entry: dict) -> Rule:
         raise ValueError(f"rule {entry.get('id')}: evidence must be one of {EVIDENCE}")
     if not entry.get("match") and not entry.get("status_in"):
         raise ValueError(f"rule {entry.get('id')}: needs `match` or `status_in`")
-    match = _compile(entry.get("match", ()))
-    hints: tuple[str, ...] | None = None
-    if match and not entry.get("status_in") and all(p.hints for p in match):
-        hints = tuple(sorted({h for p in match for h in p.hints}, key=len, reverse=True))
+    where = f"rule {entry.get('id')}"
     return Rule(
-        hints=hints,
         id=entry["id"],
         kind=kind,
         priority=int(entry["priority"]),
         evidence=entry.get("evidence", "signature"),
-        match=match,
-        also=_compile(entry.get("also", ())),
-        unless=_compile(entry.get("unless", ())),
+        match=compile_all(entry.get("match", ()), where=f"{where} match"),
+        also=compile_all(entry.get("also", ()), where=f"{where} also"),
+        unless=compile_all(entry.get("unless", ()), where=f"{where} unless"),
         status_in=tuple(entry.get("status_in", ())),
         alternatives=tuple(entry.get("alternatives", ())),
         status=entry.get("status"),
@@ -131,43 +112,33 @@ def rules() -> tuple[Rule, ...]:
     return tuple(sorted(loaded, key=lambda r: -r.priority))
 
 
-def trie_pattern(phrases: list[str] | tuple[str, ...]) -> str:
-    """One regex for many literal phrases, shaped as a trie so `re` tries each prefix once."""
-    trie: dict = {}
-    for phrase in phrases:
-        node = trie
-        for char in phrase:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def build(node: dict) -> str:
-        if "" in node and len(node) == 1:
-            return ""
-        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(trie)
-
-
 @cache
 def signals() -> Signals:
     data = load_toml("catalog/signals.toml")
-    multiline = re.IGNORECASE | re.MULTILINE
+    where = "catalog/signals.toml"
+    gate = "|".join(_escape(phrase) for phrase in data["gate"])
     return Signals(
-        gate=re.compile(trie_pattern(data["gate"])),
-        hubspot=_compile(data["hubspot"]),
-        foreign=_compile(data["foreign"]),
-        report_cues=_compile(data["report_cues"]),
-        changelog_cues=_compile(data["changelog_cues"], multiline),
-        error_evidence=re.compile(data["error_evidence"], re.IGNORECASE),
-        code_lines=re.compile(data["code_lines"], multiline),
-        output_cues=re.compile(data["output_cues"], multiline),
-        discussion=_compile(data["discussion_cues"], multiline),
-        person_reports=_compile(data["person_reports"]),
-        identities=tuple((name, _compile(patterns)) for name, patterns in data["identities"].items()),
+        gate=Pattern(gate, where=f"{where} gate", prefilter=False),
+        hubspot=compile_all(data["hubspot"], where=f"{where} hubspot"),
+        foreign=compile_all(data["foreign"], where=f"{where} foreign"),
+        report_cues=compile_all(data["report_cues"], where=f"{where} report_cues"),
+        changelog_cues=compile_all(data["changelog_cues"], multiline=True, where=f"{where} changelog_cues"),
+        error_evidence=Pattern(data["error_evidence"], where=f"{where} error_evidence"),
+        code_lines=Pattern(data["code_lines"], multiline=True, where=f"{where} code_lines"),
+        output_cues=Pattern(data["output_cues"], multiline=True, where=f"{where} output_cues"),
+        discussion=compile_all(data["discussion_cues"], multiline=True, where=f"{where} discussion_cues"),
+        person_reports=compile_all(data["person_reports"], where=f"{where} person_reports"),
+        identities=tuple(
+            (name, compile_all(patterns, where=f"{where} identities.{name}"))
+            for name, patterns in data["identities"].items()
+        ),
         cues=tuple((name, tuple(phrases)) for name, phrases in data["cues"].items()),
     )
+
+
+def _escape(phrase: str) -> str:
+    """A literal phrase as RE2 source."""
+    return "".join(f"\\x{{{ord(c):x}}}" if not c.isalnum() else c for c in phrase)
 
 
 @dataclass(frozen=True)
@@ -183,26 +154,29 @@ class Evidence:
     about: bool = False
 
 
-def weigh(text: str, low: str, lines: str) -> Evidence:
+def weigh(text: Text, lines: Text) -> Evidence:
+    """`text` is the flattened paste, `lines` the normalised one with its line breaks."""
     s = signals()
     return Evidence(
-        hubspot=any(p.search(text, low) for p in s.hubspot),
-        foreign=any(p.search(text, low) for p in s.foreign),
-        reported=any(p.search(text, low) for p in s.report_cues),
+        hubspot=any(p.search(text) for p in s.hubspot),
+        foreign=any(p.search(text) for p in s.foreign),
+        reported=any(p.search(text) for p in s.report_cues),
         changelog=any(p.search(lines) for p in s.changelog_cues),
-        error=bool(s.error_evidence.search(text)),
-        about=_about_an_error(text, low, lines),
+        error=s.error_evidence.search(text) is not None,
+        about=_about_an_error(text, lines),
     )
 
 
-def _about_an_error(text: str, low: str, lines: str) -> bool:
+def _about_an_error(text: Text, lines: Text) -> bool:
     s = signals()
-    if any(p.search(text, low) for p in s.person_reports):
+    if any(p.search(text) for p in s.person_reports):
         return False
     if any(p.search(lines) for p in s.discussion):
         return True
     code = s.code_lines.search(lines)
-    return bool(code and s.code_lines.search(lines, code.end()) and not s.output_cues.search(lines))
+    if code is None or s.code_lines.search(lines, code.byte_span()[1]) is None:
+        return False
+    return s.output_cues.search(lines) is None
 
 
 def admitted(rule: Rule, evidence: Evidence) -> bool:

@@ -6,77 +6,74 @@ it, and never print it back. Patterns live in catalog/secrets.toml.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
 from knowledge.data import load_toml
-from knowledge.fastre import FastPattern
+from knowledge.linre import Match, Pattern, Text, as_text, compile_all, next_char
 
 
 @dataclass(frozen=True)
 class SecretPattern:
     kind: str
-    regex: FastPattern
+    regex: Pattern
     rotate: str
-    #: a catch-all: counts only for values no specific pattern recognised
-    generic: bool = False
+    #: a match whose value starts with one of these is not this kind (RE2 has no lookahead)
+    value_unless: tuple[Pattern, ...] = ()
+
+    def finditer(self, text: Text) -> Iterator[Match]:
+        """Matches as Python's `re` would find them with `(?!unless)` before the value: a match
+        refused is retried one character further on, as a backtracking search would."""
+        named = "value" in self.regex.groupindex
+        pos = 0
+        while pos <= len(text.data):
+            match = self.regex.search(text, pos)
+            if match is None:
+                return
+            start, end = match.byte_span()
+            value = match.byte_span("value")[0] if named else start
+            if any(p.match(text, value) for p in self.value_unless):
+                pos = next_char(text.data, start)
+                continue
+            yield match
+            pos = end if end > start else next_char(text.data, end)
 
 
 @cache
 def secret_patterns() -> tuple[SecretPattern, ...]:
-    """Specific patterns first, then the catch-alls, so masking names the precise kind."""
     entries = load_toml("catalog/secrets.toml")["secret"]
-    patterns = [SecretPattern(e["kind"], FastPattern(e["pattern"], 0), e["rotate"], e.get("generic", False))
-                for e in entries]
-    return tuple(sorted(patterns, key=lambda p: p.generic))
+    return tuple(
+        SecretPattern(
+            e["kind"],
+            Pattern(e["pattern"], ignore_case=False, where=f"secret {e['kind']}", prefilter=False),
+            e["rotate"],
+            # the value's own flags, as a lookahead inside the pattern would have had
+            compile_all(
+                e.get("value_unless", ()),
+                ignore_case=e["pattern"].startswith("(?i)"),
+                where=f"secret {e['kind']} value_unless",
+                prefilter=False,
+            ),
+        )
+        for e in entries
+    )
 
 
-def _value_span(match) -> tuple[int, int]:
-    try:
-        return match.span("value")
-    except IndexError:  # a pattern without a "value" group masks its whole match
-        return match.span()
+#: One cheap gate: if none of these is present, no pattern can match (the last branch is a bare
+#: OAuth access token: a long base64url run starting with C).
+_GATE = Pattern(
+    r"pat-|token|hapikey|bearer|xox|xapp-|secret|key|\bc[a-z0-9][a-z0-9_-]{78}", where="secrets gate", prefilter=False
+)
 
 
-# One cheap gate on the lower-cased text: if none of these is present, no pattern can match
-# (the last branch is the bare OAuth access token: a long base64url run starting with C).
-_GATE = re.compile(r"pat-|token|hapikey|bearer|xox|xapp-|secret|key|\bc[a-z0-9][a-z0-9_-]{78}")
-
-
-def find_secrets(text: str, low: str | None = None) -> tuple[str, ...]:
-    """Kinds of secrets in `text`, in catalogue order, each once. Never the values.
-
-    `low` is `text.lower()` when the caller already has it.
-    """
-    if not text:
+def find_secrets(text: str | Text) -> tuple[str, ...]:
+    """Kinds of secrets in `text`, in catalogue order, each once (several patterns can share a
+    kind). Never the values."""
+    text = as_text(text)
+    if not text.data or _GATE.search(text) is None:
         return ()
-    low = text.lower() if low is None else low
-    if not _GATE.search(low):
-        return ()
-    found: list[str] = []
-    specific: list[tuple[int, int]] = []
-    for pattern in secret_patterns():
-        if not pattern.generic:
-            spans = [_value_span(m) for m in pattern.regex.finditer(text, low)]
-            specific.extend(spans)
-            if spans and pattern.kind not in found:
-                found.append(pattern.kind)
-            continue
-        if pattern.kind in found:
-            continue
-        for match in pattern.regex.finditer(text, low):
-            start, end = _value_span(match)
-            if not any((s <= start and end <= e) or (start <= s and e <= end) for s, e in specific):
-                found.append(pattern.kind)
-                break
-    order = _catalogue_order()
-    return tuple(sorted(found, key=order.index))
-
-
-@cache
-def _catalogue_order() -> list[str]:
-    return list(dict.fromkeys(e["kind"] for e in load_toml("catalog/secrets.toml")["secret"]))
+    return tuple(dict.fromkeys(p.kind for p in secret_patterns() if next(p.finditer(text), None) is not None))
 
 
 def rotation_advice(kinds: tuple[str, ...]) -> tuple[str, ...]:
@@ -84,20 +81,18 @@ def rotation_advice(kinds: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(by_kind[k] for k in kinds if k in by_kind)
 
 
-def _mask(kind: str):
-    def replace(match: re.Match[str]) -> str:
-        start, end = _value_span(match)
-        whole = match.group(0)
-        offset = match.start()
-        return whole[: start - offset] + f"[REDACTED {kind}]" + whole[end - offset :]
-
-    return replace
-
-
 def redact(text: str) -> str:
     """`text` with every secret value replaced by `[REDACTED <kind>]`."""
-    if not text or not _GATE.search(text.lower()):
+    if not text or _GATE.search(text) is None:
         return text
     for pattern in secret_patterns():
-        text = pattern.regex.regex.sub(_mask(pattern.kind), text)
+        encoded = Text(text)
+        pieces: list[bytes] = []
+        done = 0
+        for match in pattern.finditer(encoded):
+            start, end = match.byte_span("value") if "value" in pattern.regex.groupindex else match.byte_span()
+            pieces += [encoded.data[done:start], f"[REDACTED {pattern.kind}]".encode()]
+            done = end
+        if pieces:
+            text = b"".join([*pieces, encoded.data[done:]]).decode("utf-8")
     return text

@@ -1,0 +1,290 @@
+"""Regexes whose cost is linear in the text, whatever the text: every pattern runs on RE2.
+
+Python's `re` backtracks. A multi-line pattern starting `^\\s*` retries the same run of blank
+lines from every line start, so one paste of a few kilobytes of newlines stalled the bot for
+seconds. RE2 runs a pattern as an automaton over the bytes, once, and refuses the constructs
+(lookaround, backreferences) that cannot be run that way: linear time is a property of the
+engine, not of each pattern's author being careful.
+
+Two things keep ~300 patterns fast on one paste:
+
+1. A paste is encoded to UTF-8 once (`Text`); google-re2's own wrapper encodes it again on every
+   call. Groups are decoded from the bytes; offsets are bytes until someone asks for characters.
+2. Every pattern is also added to one `re2.Set`, which tells in a single pass over the text which
+   patterns can match at all; only those are run. Large bounded repetitions (`.{0,600}`) would
+   make the Set's automaton explode, so the Set holds them relaxed to `*`: a superset, which the
+   pattern itself then confirms.
+
+Patterns are written in Python's syntax as far as RE2 shares it (see rules/README.md). `\\s` keeps
+Python's meaning (Unicode whitespace); `\\b`, `\\w` and `\\d` are ASCII in RE2.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from re2 import _re2
+
+_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+_ANCHOR_START = _re2.RE2.Anchor.ANCHOR_START
+_ANCHOR_BOTH = _re2.RE2.Anchor.ANCHOR_BOTH
+
+#: Repetition bounds from this size up are relaxed to `*` in the shared Set (see module docstring).
+HEAVY_BOUND = 10
+
+
+class PatternError(ValueError):
+    """A pattern RE2 cannot compile; the message names where the pattern came from."""
+
+
+def _options(max_mem: int = 8 << 20) -> _re2.RE2.Options:
+    options = _re2.RE2.Options()
+    options.log_errors = False  # errors are raised, with the rule's name, not logged by C++
+    options.max_mem = max_mem
+    return options
+
+
+def _ranges(chars: list[int]) -> str:
+    out, start = [], None
+    for index, code in enumerate(chars):
+        if start is None:
+            start = code
+        if index + 1 == len(chars) or chars[index + 1] != code + 1:
+            out.append(f"\\x{{{start:x}}}" if start == code else f"\\x{{{start:x}}}-\\x{{{code:x}}}")
+            start = None
+    return "".join(out)
+
+
+#: Python's `\s` (str.isspace()); RE2's own `\s` is only [\t\n\f\r ].
+_SPACE_RANGES = _ranges([c for c in range(0x3001) if chr(c).isspace()])
+
+
+def translate(pattern: str) -> tuple[str, str]:
+    """(RE2 source, relaxed source for the shared Set). Only `\\s`/`\\S` and large repetition
+    bounds are rewritten; everything else is passed to RE2, which rejects what it cannot run."""
+    exact: list[str] = []
+    relaxed: list[str] = []
+    in_class = False
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        piece = char
+        loose = None
+        if char == "\\" and index + 1 < len(pattern):
+            escaped = pattern[index + 1]
+            piece = char + escaped
+            if escaped == "s":
+                piece = _SPACE_RANGES if in_class else f"[{_SPACE_RANGES}]"
+            elif escaped == "S" and not in_class:
+                piece = f"[^{_SPACE_RANGES}]"
+            index += 2
+        elif in_class:
+            in_class = char != "]"
+            index += 1
+        elif char == "[":
+            in_class = True
+            end = index + 1 + pattern.startswith("^", index + 1)
+            end += pattern.startswith("]", end)
+            piece = pattern[index:end]
+            index = end
+        elif char == "{":
+            end = pattern.find("}", index)
+            body = pattern[index + 1 : end] if end > 0 else ""
+            low, comma, high = body.partition(",")
+            if comma and low.isdigit() and (not high or high.isdigit()):
+                piece = pattern[index : end + 1]
+                if (high and int(high) >= HEAVY_BOUND) or int(low) >= HEAVY_BOUND:
+                    loose = "*"
+            index += len(piece)
+        else:
+            index += 1
+        exact.append(piece)
+        relaxed.append(piece if loose is None else loose)
+    return "".join(exact), "".join(relaxed)
+
+
+class PatternSet:
+    """Every pattern, matched at once: which of them can match a text (see module docstring)."""
+
+    def __init__(self) -> None:
+        self._sources: list[bytes] = []
+        self._set: _re2.Set | None = None
+        self._lock = threading.Lock()
+        #: bumped on every add, so a Text's cached answer from an older Set is recomputed
+        self.version = 0
+
+    def add(self, source: str) -> int:
+        with self._lock:
+            self._sources.append(source.encode())
+            self._set = None
+            self.version += 1
+            return len(self._sources) - 1
+
+    def _compiled(self) -> _re2.Set:
+        with self._lock:
+            if self._set is None:
+                # A Set never gives up on a slow automaton; the generous memory keeps it from
+                # ever running out of room for one state on adversarial text.
+                compiled = _re2.Set(_UNANCHORED, _options(64 << 20))
+                for source in self._sources:
+                    if compiled.Add(source) < 0:
+                        raise PatternError(f"RE2 cannot add {source!r} to the shared set")
+                if not compiled.Compile():
+                    raise PatternError("RE2 cannot compile the shared set of patterns")
+                self._set = compiled
+            return self._set
+
+    def matches(self, data: bytes) -> frozenset[int]:
+        return frozenset(self._compiled().Match(data))
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+
+SHARED = PatternSet()
+
+
+class Text:
+    """A text encoded once for every pattern run on it. Lone surrogates become `?`."""
+
+    __slots__ = ("_hits", "_version", "ascii", "data", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode("utf-8", "replace")
+        self.ascii = len(self.data) == len(text)
+        self._hits: frozenset[int] = frozenset()
+        self._version = -1
+
+    def hits(self) -> frozenset[int]:
+        """Indices, in SHARED, of the patterns that can match this text."""
+        if self._version != SHARED.version:
+            self._version = SHARED.version
+            self._hits = SHARED.matches(self.data)
+        return self._hits
+
+    def chars(self, byte_offset: int) -> int:
+        """The character offset of a byte offset."""
+        if self.ascii or byte_offset <= 0:
+            return byte_offset
+        return len(self.data[:byte_offset].decode("utf-8"))
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def as_text(text: str | Text) -> Text:
+    return text if isinstance(text, Text) else Text(text)
+
+
+class Match:
+    """One match: groups are decoded from the bytes; offsets are characters of the text."""
+
+    __slots__ = ("_spans", "_text", "pattern")
+
+    def __init__(self, pattern: Pattern, text: Text, spans: list[tuple[int, int]]) -> None:
+        self.pattern, self._text, self._spans = pattern, text, spans
+
+    def _index(self, group: int | str) -> int:
+        return group if isinstance(group, int) else self.pattern.groupindex[group]
+
+    def group(self, group: int | str = 0) -> str | None:
+        start, end = self._spans[self._index(group)]
+        return None if start < 0 else self._text.data[start:end].decode("utf-8")
+
+    def byte_span(self, group: int | str = 0) -> tuple[int, int]:
+        return self._spans[self._index(group)]
+
+    def start(self, group: int | str = 0) -> int:
+        return self._text.chars(self._spans[self._index(group)][0])
+
+    def end(self, group: int | str = 0) -> int:
+        return self._text.chars(self._spans[self._index(group)][1])
+
+
+class Pattern:
+    """One RE2 pattern, pre-checked by the shared Set unless `prefilter` is False (a pattern run
+    alone on a text, where computing the Set would cost more than it saves). Case-insensitive
+    unless told otherwise."""
+
+    __slots__ = ("_index", "_regex", "groupindex", "heavy", "pattern", "source")
+
+    def __init__(
+        self, pattern: str, ignore_case: bool = True, multiline: bool = False, where: str = "", prefilter: bool = True
+    ) -> None:
+        self.pattern = pattern
+        flags = ("i" if ignore_case else "") + ("m" if multiline else "")
+        exact, relaxed = translate(pattern)
+        prefix = f"(?{flags})" if flags else ""
+        self.source = prefix + exact
+        self._regex = _re2.RE2(self.source.encode(), _options())
+        if not self._regex.ok():
+            name = f"{where}: " if where else ""
+            raise PatternError(f"{name}RE2 cannot compile {pattern!r}: {self._regex.error().decode()}")
+        self.heavy = relaxed != exact
+        self._index = SHARED.add(prefix + relaxed) if prefilter else None
+        self.groupindex = {name.decode(): index for name, index in self._regex.NamedCapturingGroups()}
+
+    def _spans(self, text: Text, pos: int = 0, anchor=_UNANCHORED) -> list[tuple[int, int]] | None:
+        if self._index is not None and self._index not in text.hits():
+            return None
+        spans = self._regex.Match(anchor, text.data, pos, len(text.data))
+        return None if spans[0][0] < 0 else spans
+
+    def search(self, text: str | Text, pos: int = 0) -> Match | None:
+        """The leftmost match at or after byte offset `pos`."""
+        text = as_text(text)
+        spans = self._spans(text, pos)
+        return None if spans is None else Match(self, text, spans)
+
+    def match(self, text: str | Text, pos: int = 0) -> Match | None:
+        """A match starting exactly at byte offset `pos`."""
+        text = as_text(text)
+        spans = self._spans(text, pos, _ANCHOR_START)
+        return None if spans is None else Match(self, text, spans)
+
+    def fullmatch(self, text: str | Text) -> Match | None:
+        text = as_text(text)
+        spans = self._spans(text, 0, _ANCHOR_BOTH)
+        return None if spans is None else Match(self, text, spans)
+
+    def finditer(self, text: str | Text) -> Iterator[Match]:
+        text = as_text(text)
+        pos = 0
+        while pos <= len(text.data):
+            spans = self._spans(text, pos)
+            if spans is None:
+                return
+            yield Match(self, text, spans)
+            pos = spans[0][1] if spans[0][1] > spans[0][0] else next_char(text.data, spans[0][1])
+
+    def sub(self, replace, text: str) -> str:
+        """`text` with every match replaced by `replace(match)`."""
+        encoded = as_text(text)
+        pieces: list[bytes] = []
+        done = 0
+        for match in self.finditer(encoded):
+            start, end = match.byte_span()
+            pieces += [encoded.data[done:start], replace(match).encode("utf-8", "replace")]
+            done = end
+        if not pieces:
+            return text
+        pieces.append(encoded.data[done:])
+        return b"".join(pieces).decode("utf-8")
+
+    def __repr__(self) -> str:
+        return f"Pattern({self.pattern!r})"
+
+
+def next_char(data: bytes, pos: int) -> int:
+    pos += 1
+    while pos < len(data) and data[pos] & 0xC0 == 0x80:
+        pos += 1
+    return pos
+
+
+def compile_all(
+    patterns, ignore_case: bool = True, multiline: bool = False, where: str = "", prefilter: bool = True
+) -> tuple[Pattern, ...]:
+    return tuple(Pattern(p, ignore_case, multiline, where, prefilter) for p in patterns)
