@@ -362,3 +362,95 @@ STATUS_SHAPES = [
 def test_http_client_status_shapes(text: str, status: int, kind: str) -> None:
     result = diagnose(text)
     assert (result.status, result.kind) == (status, kind), result.rule_id
+
+
+# Families added for issue 7. Each text is written in the family's shape, not copied from the corpus.
+LEGACY_AND_CLI = [
+    ("legacy-token-expired",
+     "HubSpotError: This oauth-token (CKjx7qkEEgdQAQEBAQEBGM2UlQIgo) is expired! expiresAt: 1612345678", "expired_token"),
+    ("legacy-token-unknown", '{"status":"error","message":"This oauth-token (abc) doesn\'t exist.","correlationId":"x"}',
+     "invalid_token"),
+    ("legacy-apikey-unknown", "Error: This apikey (0000-aaaa) doesn't exist", "invalid_token"),
+    ("legacy-scopes-all-of",
+     "403 This oauth-token (…) does not have proper permissions! (requires all of [contacts, forms])", "missing_scopes"),
+    ("api-key-refused", "HubSpot says: API keys are no longer supported for this endpoint (hapikey=…)", "invalid_token"),
+    ("cli-missing-scopes", "[ERROR] Couldn't execute the fetch of the functions list because the access key for "
+     "prod-portal (1234567) is missing required scopes.", "missing_scopes"),
+    ("cli-user-lacks", "[ERROR] Couldn't list secrets because your account has been removed from acme-prod or your "
+     "permission set doesn't allow you to list secrets.", "user_permission"),
+    ("cli-request-forbidden", "[ERROR] The request for 'cms/v3/source-code' in account 8812345 was forbidden.",
+     "missing_scopes"),
+    ("cli-inactive-key", "Your personal access key for account my-sandbox (445566) is inactive. To re-authenticate, "
+     "please run hs account auth.", "invalid_token"),
+    ("cli-beta", "[ERROR] This account is not opted into the unified apps beta", "other_hubspot"),
+]
+
+INSTALL_SCREENS = [
+    ("fr-scopes", "Impossible de terminer la connexion : l'autorisation a échoué car les portées fournies sont "
+     "insuffisantes. Veuillez contacter le développeur de l'application."),
+    ("de-scopes", "Verbindung konnte nicht abgeschlossen werden: Die Autorisierung ist fehlgeschlagen, weil "
+     "unzureichende Bereiche angegeben wurden."),
+    ("es-scopes", "No se pudo completar la conexión: la autorización falló porque los ámbitos proporcionados son "
+     "insuficientes."),
+    ("pt-scopes", "Não foi possível concluir a conexão: a autorização falhou porque os escopos fornecidos são "
+     "insuficientes. Entre em contato com o desenvolvedor do aplicativo."),
+    ("nl-scopes", "Kan de verbinding niet voltooien: autorisatie mislukt omdat de opgegeven scopes onvoldoende zijn."),
+    ("fr-installer-role", "Vous n'avez pas les autorisations nécessaires pour installer cette application. Vous devez "
+     "être Super Admin ou disposer de l'accès au Marketplace des applications."),
+    ("de-installer-role", "Sie haben nicht die erforderlichen Berechtigungen, um diese App zu installieren."),
+    ("es-installer-role", "No tienes los permisos necesarios para instalar esta aplicación."),
+    ("en-not-approved", "This app hasn't been approved to use the following scopes: crm.objects.leads.read"),
+    ("en-account-lacks", "Authorization failed because your account doesn't have access to the scope "
+     "`marketing-email`."),
+    ("en-bad-auth-code", '{"status":"EXPIRED_AUTH_CODE","message":"auth code is expired"}'),
+    ("en-redirect", "OAuth error: redirect_uri_mismatch for https://app.hubspot.com/oauth/authorize?client_id=abc"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "text", "kind"), LEGACY_AND_CLI, ids=[c[0] for c in LEGACY_AND_CLI])
+def test_legacy_and_cli_families(case_id: str, text: str, kind: str) -> None:
+    result = diagnose(text)
+    assert result.kind == kind, (result.kind, result.rule_id)
+
+
+@pytest.mark.parametrize(("case_id", "text"), INSTALL_SCREENS, ids=[c[0] for c in INSTALL_SCREENS])
+def test_install_screens_in_english_and_translated(case_id: str, text: str) -> None:
+    result = diagnose(text)
+    assert result.kind == "oauth_install_error", (result.kind, result.rule_id)
+
+
+NEVER_SILENT = [
+    ("smart-quote-envelope", "Sync stopped: {“status”:“error”,“message”:“Something odd happened”,"
+     "“correlationId”:“8b1c2d3e-4f50-4a6b-9c7d-0e1f2a3b4c5d”}"),
+    ("escaped-envelope", 'log: "{\\"status\\":\\"error\\",\\"message\\":\\"Unexpected\\",'
+     '\\"correlationId\\":\\"8b1c2d3e-4f50-4a6b-9c7d-0e1f2a3b4c5d\\"}"'),
+    ("wrapped-envelope", '{"status":\n  "error", "message": "Unexpected\n  thing happened", "correlationId":\n'
+     '  "8b1c2d3e-4f50-4a6b-9c7d-0e1f2a3b4c5d"}'),
+    ("ruby-request-error", "Hubspot::RequestError: Response body: {\"message\":\"oops\"}"),
+    ("python-sdk", "hubspot.crm.companies.exceptions.ServiceException: (500)\nReason: Internal Server Error"),
+    ("php-sdk", "HubSpot\\Client\\Crm\\Deals\\ApiException: [502] Server error: `POST "
+     "https://api.hubapi.com/crm/v3/objects/deals` resulted in a `502 Bad Gateway` response"),
+    ("node-sdk", "HttpError: HTTP request failed at @hubspot/api-client/lib/codegen/crm/contacts/apis/BasicApi.js"),
+    ("endpoint-error", "ERROR request to https://api.hubapi.com/files/v3/files failed: socket hang up"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "text"), NEVER_SILENT, ids=[c[0] for c in NEVER_SILENT])
+def test_hubspot_envelopes_sdk_exceptions_and_endpoints_are_never_silent(case_id: str, text: str) -> None:
+    result = diagnose(text)
+    assert result.kind != "not_hubspot"
+    assert result.checklist
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("Airbyte: 400 Client Error: Bad Request for url: https://api.hubapi.com/oauth/v1/token "
+         "(grant_type=refresh_token)", {"refresh_token_error"}),
+        ("n8n: POST https://api.hubapi.com/oauth/v3/token returned 400 while exchanging the authorization code",
+         {"oauth_install_error"}),
+    ],
+)
+def test_a_400_from_the_token_endpoint_is_a_token_exchange(text: str, kinds: set[str]) -> None:
+    result = diagnose(text)
+    assert result.kind in kinds, (result.kind, result.rule_id)
