@@ -12,7 +12,7 @@ from knowledge.checklist import render
 from knowledge.linre import Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
-from knowledge.rules import Evidence, Rule, admitted, rules, signals, weigh
+from knowledge.rules import Evidence, Rule, about_an_error, admitted, rules, signals, weigh
 from knowledge.secrets import find_secrets
 
 #: Only the first 64 KB of a paste is read: HubSpot error bodies are far smaller, and the cap
@@ -81,11 +81,18 @@ def explain(text: str) -> list[str]:
 def _first_rule(flat: Text, lines: Text, status: int | None) -> tuple[Rule, int] | None:
     """The highest-priority rule that fires and is admitted, with the byte offset it matched."""
     evidence: Evidence | None = None
+    about: bool | None = None  # code or prose quoting an error: vetoes every rule, signature ones too
     for rule in rules():
         position = rule.where(flat, status)
         if position is None:
             continue
-        if evidence is None:  # also for signature rules: code or prose quoting an error is vetoed
+        if rule.evidence == "signature":  # needs only the veto, not the rest of the evidence
+            if about is None:
+                about = evidence.about if evidence is not None else about_an_error(flat, lines)
+            if not about:
+                return rule, position
+            continue
+        if evidence is None:
             evidence = weigh(flat, lines)
         if admitted(rule, evidence):
             return rule, position

@@ -226,6 +226,11 @@ class Pattern:
         self._index = SHARED.add(prefix + relaxed) if prefilter else None
         self.groupindex = {name.decode(): index for name, index in self._regex.NamedCapturingGroups()}
 
+    @property
+    def set_index(self) -> int | None:
+        """This pattern's index in the shared Set (None: not pre-checked there)."""
+        return self._index
+
     def _spans(self, text: Text, pos: int = 0, anchor=_UNANCHORED) -> list[tuple[int, int]] | None:
         if self._index is not None and self._index not in text.hits():
             return None

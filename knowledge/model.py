@@ -35,6 +35,23 @@ class ChecklistItem:
         return {"title": self.title, "detail": self.detail}
 
 
+#: Strings known to hold no secret: a checklist rendered for one diagnosis shape recurs all day,
+#: so its text is scanned once. Only clean strings are kept (never a pasted secret); bounded.
+_CLEAN: set[str] = set()
+_CLEAN_MAX = 8192
+
+
+def _is_clean(value: str) -> bool:
+    if value in _CLEAN:
+        return True
+    if redact(value) != value:
+        return False
+    if len(_CLEAN) >= _CLEAN_MAX:
+        _CLEAN.clear()
+    _CLEAN.add(value)
+    return True
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """What a paste means. Field names and order follow the JSON contract of DESIGN §2."""
@@ -58,6 +75,10 @@ class Diagnosis:
     def __post_init__(self) -> None:
         """Every value shown or stored passes through redaction here, where any Diagnosis is
         built: a token inside a name list, an id or a rendered checklist can never leave."""
+        values = [getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), str)]
+        values += [*self.requires, *(i.title for i in self.checklist), *(i.detail for i in self.checklist)]
+        if all(_is_clean(v) for v in values if v):  # most diagnoses carry no secret
+            return
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in ("kind", "rule_id", "secrets", "requires_mode"):

@@ -32,6 +32,12 @@ class Rule:
     requires: tuple[str, ...] = ()
     requires_mode: str | None = None
 
+    @property
+    def _match_indices(self) -> frozenset[int] | None:
+        """Indices in the shared Set of the `match` patterns; None when one is not in the Set."""
+        indices = [p.set_index for p in self.match]
+        return None if not indices or None in indices else frozenset(indices)  # type: ignore[arg-type]
+
     def fires(self, text: Text, status: int | None) -> bool:
         return self.where(text, status) is not None
 
@@ -40,6 +46,9 @@ class Rule:
         if self.status_in and status not in self.status_in:
             return None
         position = 0
+        indices = _MATCH_INDICES.get(self.id)
+        if indices is not None and indices.isdisjoint(text.hits()):
+            return None  # one set operation instead of a search per pattern
         if self.match:
             for pattern in self.match:
                 found = pattern.search(text)
@@ -101,6 +110,10 @@ def _rule(entry: dict) -> Rule:
     )
 
 
+#: rule id -> the shared-Set indices of its `match` patterns (filled when the rules load)
+_MATCH_INDICES: dict[str, frozenset[int] | None] = {}
+
+
 @cache
 def rules() -> tuple[Rule, ...]:
     """Every rule, highest priority first."""
@@ -109,6 +122,7 @@ def rules() -> tuple[Rule, ...]:
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
         raise ValueError(f"duplicate rule ids: {sorted(duplicates)}")
+    _MATCH_INDICES.update((r.id, r._match_indices) for r in loaded)
     return tuple(sorted(loaded, key=lambda r: -r.priority))
 
 
@@ -163,11 +177,12 @@ def weigh(text: Text, lines: Text) -> Evidence:
         reported=any(p.search(text) for p in s.report_cues),
         changelog=any(p.search(lines) for p in s.changelog_cues),
         error=s.error_evidence.search(text) is not None,
-        about=_about_an_error(text, lines),
+        about=about_an_error(text, lines),
     )
 
 
-def _about_an_error(text: Text, lines: Text) -> bool:
+def about_an_error(text: Text, lines: Text) -> bool:
+    """Code, a diff or prose quoting an error, with nobody saying they got it (signals.toml)."""
     s = signals()
     if any(p.search(text) for p in s.person_reports):
         return False
