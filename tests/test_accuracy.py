@@ -10,10 +10,10 @@ from tests.corpus.scoring import SILENT, score
 
 #: file pattern -> the rates it must keep (see bench/accuracy.py for the figures)
 FLOORS = {
-    "*.jsonl": {"accepted": 0.97, "exact": 0.92, "chat_silent": 0.96, "wrapped_accepted": 0.96},
-    "errors_github.jsonl": {"accepted": 0.97, "exact": 0.91},
+    "*.jsonl": {"accepted": 0.97, "exact": 0.89, "chat_silent": 0.97, "wrapped_accepted": 0.96},
+    "errors_github.jsonl": {"accepted": 0.95, "exact": 0.86},
     "errors_web.jsonl": {"accepted": 0.97, "exact": 0.94},
-    "chat_real.jsonl": {"chat_silent": 0.955, "wrapped_accepted": 0.96},
+    "chat_real.jsonl": {"chat_silent": 0.97, "wrapped_accepted": 0.96},
 }
 
 
