@@ -383,6 +383,10 @@ LEGACY_AND_CLI = [
     ("cli-inactive-key", "Your personal access key for account my-sandbox (445566) is inactive. To re-authenticate, "
      "please run hs account auth.", "invalid_token"),
     ("cli-beta", "[ERROR] This account is not opted into the unified apps beta", "other_hubspot"),
+    ("api-key-expired", '{"status":"error","message":"The API key used to make this call is expired."}', "invalid_token"),
+    ("cli-key-permissions", "To update CLI permissions: go to your account, deactivate the existing personal access key, "
+     "and create a new one that includes HubDB permissions.", "missing_scopes"),
+    ("required-properties", "Error creating DEAL. Some required properties were not set.", "validation"),
 ]
 
 INSTALL_SCREENS = [
