@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import knowledge.catalog as catalog
-from knowledge.linre import Pattern, Text, as_text
+from knowledge.linre import AnyOf, Pattern, Text, as_text
 
 _Q = r"""["']?"""  # optional quote around a key or value
 _SEP = r"""["']?\s*[:=]\s*["']?"""  # key/value separator in JSON, reprs, inspect dumps, logs
@@ -108,9 +108,11 @@ _STATUS = [
 ]
 _REASON_STATUS = {"forbidden": 403, "unauthorized": 401, "unauthorised": 401, "too many requests": 429}
 _REASON_ONLY = Pattern(r"(?:^|[\s:.(])(Forbidden|Unauthorized|Too Many Requests)\b", ignore_case=False)
+#: one Set lookup tells which status patterns can match: most texts have none or one
+_ANY_STATUS = AnyOf((*_STATUS, _REASON_ONLY))
 _CATEGORY = Pattern(r"\b(?:category|errorType|subCategory)" + _SEP + r"([A-Z][A-Z_]{3,60})\b", ignore_case=False)
 _OAUTH_STATUS = Pattern(
-    r"""["']?status["']?\s*[:=]\s*["']?(BAD_[A-Z_]{3,40}|EXPIRED_AUTH_CODE|INVALID_[A-Z_]{3,40})\b""", 0
+    r"""["']?status["']?\s*[:=]\s*["']?(BAD_[A-Z_]{3,40}|EXPIRED_AUTH_CODE|INVALID_[A-Z_]{3,40})\b""", ignore_case=False
 )
 _KNOWN_CATEGORIES = Pattern(
     r"\b(MISSING_SCOPES|EXPIRED_AUTHENTICATION|INVALID_AUTHENTICATION|OBJECT_NOT_FOUND|VALIDATION_ERROR|"
@@ -241,18 +243,17 @@ def requirements(text: str | Text) -> Requirements:
 
 def status(text: str | Text) -> int | None:
     text = as_text(text)
-    for pattern in _STATUS:
+    for pattern in _ANY_STATUS.which(text):
         match = pattern.search(text)
         if match is None:
             continue
+        if pattern is _REASON_ONLY:
+            return _REASON_STATUS[match.group(1).lower()]
         if _is_error_status(int(match.group(1))):
             return int(match.group(1))
         for match in pattern.finditer(text):  # the first one was a 200 or a 3xx; look further
             if _is_error_status(int(match.group(1))):
                 return int(match.group(1))
-    match = _REASON_ONLY.search(text)
-    if match:
-        return _REASON_STATUS[match.group(1).lower()]
     return None
 
 

@@ -156,7 +156,20 @@ def test_every_pattern_on_long_runs_answers_as_without_the_shared_set() -> None:
     texts.append(GATE_WORD + "\n" * (64 * KB) + "expired 3 hours ago 403 scope hubspot")
     for text in map(Text, texts):
         for name, pattern in patterns:
-            assert _same(pattern.search(text), direct[id(pattern)].search(text)), (name, pattern.pattern)
+            alone = direct[id(pattern)].search(text)
+            assert _same(pattern.search(text), alone), (name, pattern.pattern)
+            assert pattern.found(text) == (alone is not None), (name, pattern.pattern)
+        _assert_any_of_agrees(text)
+
+
+def _assert_any_of_agrees(text: Text) -> None:
+    """Each group of signals answers as its patterns one by one, pre-checked or in one pass."""
+    s = signals()
+    groups = [s.hubspot, s.foreign, s.report_cues, s.changelog_cues, *(patterns for _, patterns in s.identities)]
+    unchecked = Text(text.text, prefilter=False)
+    for group in groups:
+        expected = any(_without_prefilter(p).search(text) is not None for p in group)
+        assert group.search(text) == expected == group.search(unchecked), [p.pattern for p in group]
 
 
 @settings(max_examples=300, deadline=None)
@@ -164,7 +177,10 @@ def test_every_pattern_on_long_runs_answers_as_without_the_shared_set() -> None:
 def test_shared_set_never_hides_a_match(text: str, which: int) -> None:
     name, pattern = ALL[which % len(ALL)]
     encoded = Text(flatten(normalize(text)))
-    assert _same(pattern.search(encoded), _without_prefilter(pattern).search(encoded)), (name, pattern.pattern)
+    alone = _without_prefilter(pattern).search(encoded)
+    assert _same(pattern.search(encoded), alone), (name, pattern.pattern)
+    assert pattern.found(encoded) == (alone is not None), (name, pattern.pattern)
+    _assert_any_of_agrees(encoded)
 
 
 ALL = all_patterns()

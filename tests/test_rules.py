@@ -60,7 +60,7 @@ def _full_run(text: str):
 
     lines = normalize(text)
     flat = Text(flatten(lines))
-    return _first_rule(flat, Text(lines), extract.status(flat))
+    return _first_rule(flat, lines, extract.status(flat))
 
 
 def implies_literal(pattern: str, accepts) -> bool:
