@@ -12,7 +12,7 @@ from knowledge.checklist import render
 from knowledge.linre import Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
-from knowledge.rules import Evidence, Rule, admitted, candidates, rules, signals, weigh
+from knowledge.rules import Rule, admitted, candidates, rules, signals, weigh
 from knowledge.secrets import find_secrets
 
 #: Only the first 64 KB of a paste is read: HubSpot error bodies are far smaller, and the cap
