@@ -403,6 +403,15 @@ INSTALL_SCREENS = [
      "être Super Admin ou disposer de l'accès au Marketplace des applications."),
     ("de-installer-role", "Sie haben nicht die erforderlichen Berechtigungen, um diese App zu installieren."),
     ("es-installer-role", "No tienes los permisos necesarios para instalar esta aplicación."),
+    ("de-scopes-verb-last", "Die Autorisierung ist fehlgeschlagen, da die angegebenen Bereiche unzureichend sind."),
+    ("nl-scopes-verb-last",
+     "Autorisatie mislukt omdat de opgegeven scopes onvoldoende zijn. Neem contact op met de ontwikkelaar."),
+    ("fr-mismatch", "L'autorisation a échoué en raison d'une incohérence entre les portées de l'URL "
+     "d'installation et celles configurées pour l'application."),
+    ("es-mismatch", "La autorización falló porque hay una discrepancia entre los ámbitos de la URL de instalación y los "
+     "configurados en la aplicación."),
+    ("pt-mismatch", "A autorização falhou porque há uma incompatibilidade entre os escopos na URL de instalação e os "
+     "escopos configurados do aplicativo."),
     ("en-not-approved", "This app hasn't been approved to use the following scopes: crm.objects.leads.read"),
     ("en-account-lacks", "Authorization failed because your account doesn't have access to the scope "
      "`marketing-email`."),
