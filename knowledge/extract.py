@@ -16,7 +16,7 @@ _Q = r"""["']?"""  # optional quote around a key or value
 _SEP = r"""["']?\s*[:=]\s*["']?"""  # key/value separator in JSON, reprs, inspect dumps, logs
 
 # ---- portal ----------------------------------------------------------------------------------
-_PORTAL = [
+_PORTAL = AnyOf((
     Pattern(r"\b(?:in|for|to) portal (\d{3,12})\b"),
     Pattern(r"\bportal[_ -]?id" + _SEP + r"(\d{3,12})\b"),
     Pattern(r"\bportal ?id:? (\d{3,12})\b"),
@@ -29,7 +29,7 @@ _PORTAL = [
     Pattern(r"\baccount (\d{5,12})\b"),
     Pattern(r"\bportal(?:Id)?=(\d{3,12})\b"),
     Pattern(r"\(\s*(\d{6,12})\s*\)(?: ?$| ?\[| ?\n)"),  # what follows is consumed: only group 1 is read
-]
+))
 
 # ---- object ----------------------------------------------------------------------------------
 _LEGACY_TYPE = Pattern(r"legacyObjectType=([A-Z_]{3,40})")
@@ -123,12 +123,12 @@ _KNOWN_CATEGORIES = Pattern(
 _CORRELATION = Pattern(
     r"\bcorrelation[_ -]?id" + _SEP + r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"
 )
-_HUBLET = [
+_HUBLET = AnyOf((
     Pattern(r"\bcorrectHublet" + _SEP + r"([a-z]{2,3}\d{1,2})\b"),
     Pattern(r"\bexist in Hublet ([a-z]{2,3}\d{1,2})\b"),
     Pattern(r"\bhublet" + _SEP + r"([a-z]{2,3}\d{1,2})\b"),
     Pattern(r"\b(?:app|api)-([a-z]{2,3}\d{1,2})\.(?:hubspot|hubapi)\.com\b"),
-]
+))
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class Requirements:
 
 def portal_id(text: str | Text) -> str | None:
     text = as_text(text)
-    for pattern in _PORTAL:
+    for pattern in _PORTAL.which(text):
         match = pattern.search(text)
         if match:
             return match.group(1)
@@ -275,7 +275,7 @@ def correlation_id(text: str | Text) -> str | None:
 
 def hublet(text: str | Text) -> str | None:
     text = as_text(text)
-    for pattern in _HUBLET:
+    for pattern in _HUBLET.which(text):
         match = pattern.search(text)
         if match:
             return match.group(1).lower()

@@ -78,6 +78,9 @@ def translate(pattern: str) -> tuple[str, str]:
                 piece = _SPACE_RANGES if in_class else f"[{_SPACE_RANGES}]"
             elif escaped == "S" and not in_class:
                 piece = f"[^{_SPACE_RANGES}]"
+            elif escaped == "b" and not in_class and _beyond_ascii_word(pattern, index):
+                # Python's \b sees é as a letter, RE2's does not: `é\b` would never match.
+                raise PatternError(f"\\b next to a letter beyond ASCII in {pattern!r}: RE2's \\b is ASCII-only")
             index += 2
         elif in_class:
             in_class = char != "]"
@@ -102,6 +105,11 @@ def translate(pattern: str) -> tuple[str, str]:
         exact.append(piece)
         relaxed.append(piece if loose is None else loose)
     return "".join(exact), "".join(relaxed)
+
+
+def _beyond_ascii_word(pattern: str, index: int) -> bool:
+    """Whether the `\\b` at `index` touches a word character RE2 does not count as one."""
+    return any(not c.isascii() and c.isalnum() for c in pattern[index - 1 : index] + pattern[index + 2 : index + 3])
 
 
 class PatternSet:
@@ -219,12 +227,15 @@ class Pattern:
     ) -> None:
         self.pattern = pattern
         flags = ("i" if ignore_case else "") + ("m" if multiline else "")
-        exact, relaxed = translate(pattern)
+        name = f"{where}: " if where else ""
+        try:
+            exact, relaxed = translate(pattern)
+        except PatternError as error:
+            raise PatternError(f"{name}{error}") from None
         prefix = f"(?{flags})" if flags else ""
         self.source = prefix + exact
         self._regex = _re2.RE2(self.source.encode(), _options())
         if not self._regex.ok():
-            name = f"{where}: " if where else ""
             raise PatternError(f"{name}RE2 cannot compile {pattern!r}: {self._regex.error().decode()}")
         self.heavy = relaxed != exact
         #: this pattern's place in SHARED (None: not pre-checked)
