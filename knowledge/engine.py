@@ -12,7 +12,7 @@ from knowledge.checklist import render
 from knowledge.linre import Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
-from knowledge.rules import Evidence, Rule, admitted, rules, signals, weigh
+from knowledge.rules import Rule, admitted, candidates, rules, signals, weigh
 from knowledge.secrets import find_secrets
 
 #: Only the first 64 KB of a paste is read: HubSpot error bodies are far smaller, and the cap
@@ -26,21 +26,24 @@ def diagnose(text: str) -> Diagnosis:
     """Classify pasted text and build the checklist. Never raises on any string input."""
     if not isinstance(text, str):
         text = "" if text is None else str(text)
-    raw = Text(text[:MAX_INPUT_CHARS])
+    raw = Text(text[:MAX_INPUT_CHARS], prefilter=False)
     gated = _gate(raw)
     if gated is None:
         return _not_hubspot(raw)
     lines, flat = gated
     status = extract.status(flat)
-    found = _first_rule(flat, Text(lines), status)
+    found = _first_rule(flat, lines, status)
+    # Secrets are looked for on the one-line text: whitespace runs are all a secret pattern's
+    # `\s*`/`\s+` can meet, so it finds the same kinds there as on the lines, in one Set pass.
     if found is None:
-        return _not_hubspot(lines)
+        return _not_hubspot(flat)
     rule, position = found
+    whole = flat
     if len(flat.data) > 2 * EXTRACT_WINDOW:
         # A long paste is mostly log noise; the fields belong to the error the rule matched.
         position = flat.chars(position)
         flat = Text(flat.text[max(0, position - EXTRACT_WINDOW) : position + EXTRACT_WINDOW])
-    return _diagnosis(rule, flat, lines, status)
+    return _diagnosis(rule, flat, whole, status)
 
 
 #: Characters normalising may remove or rewrite, besides single spaces: Python's whitespace,
@@ -66,7 +69,7 @@ def _gate(raw: Text) -> tuple[str, Text] | None:
 
 def passes_gate(text: str) -> bool:
     """Whether any rule could match `text`: False means it is not_hubspot at the cost of a scan."""
-    return _gate(Text(text)) is not None
+    return _gate(Text(text, prefilter=False)) is not None
 
 
 def explain(text: str) -> list[str]:
@@ -74,21 +77,18 @@ def explain(text: str) -> list[str]:
     lines = normalize(text[:MAX_INPUT_CHARS])
     flat = Text(flatten(lines))
     status = extract.status(flat)
-    evidence = weigh(flat, Text(lines))
+    evidence = weigh(flat, lines)
     return [f"{r.id}{'' if admitted(r, evidence) else ' (not admitted)'}" for r in rules() if r.fires(flat, status)]
 
 
-def _first_rule(flat: Text, lines: Text, status: int | None) -> tuple[Rule, int] | None:
+def _first_rule(flat: Text, lines: str, status: int | None) -> tuple[Rule, int] | None:
     """The highest-priority rule that fires and is admitted, with the byte offset it matched."""
-    evidence: Evidence | None = None
-    for rule in rules():
-        position = rule.where(flat, status)
-        if position is None:
+    evidence = weigh(flat, lines)  # lazy: a fact is read only when a rule asks for it
+    for rule in candidates(flat):
+        if not rule.fires(flat, status):
             continue
-        if rule.evidence != "signature" and evidence is None:
-            evidence = weigh(flat, lines)
-        if admitted(rule, evidence):  # type: ignore[arg-type]
-            return rule, position
+        if admitted(rule, evidence):  # signature rules too: text about an error is vetoed
+            return rule, rule.where(flat)
     return None
 
 
@@ -99,14 +99,15 @@ _NOT_HUBSPOT_SUMMARY = "This does not look like a HubSpot error, so hsperm has n
 _NOT_HUBSPOT = Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY)
 
 
-def _not_hubspot(text: str | Text) -> Diagnosis:
+def _not_hubspot(text: Text) -> Diagnosis:
     secrets = find_secrets(text)
     if not secrets:
         return _NOT_HUBSPOT
     return Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY, secrets=secrets)
 
 
-def _diagnosis(rule: Rule, flat: Text, lines: str, status: int | None) -> Diagnosis:
+def _diagnosis(rule: Rule, flat: Text, whole: Text, status: int | None) -> Diagnosis:
+    """`flat`: the one-line paste, or the window of it around the match; `whole`: all of it."""
     found = extract.requirements(flat)
     requires = found.names or rule.requires
     mode = found.mode if found.names else (rule.requires_mode or found.mode)
@@ -117,11 +118,11 @@ def _diagnosis(rule: Rule, flat: Text, lines: str, status: int | None) -> Diagno
         "portal_id": extract.portal_id(flat),
         "requires": requires,
         "requires_mode": mode,
-        "status": status or rule.status,
+        "status": status,  # only what the paste shows: an implied status would be invented
         "category": extract.category(flat),
         "correlation_id": extract.correlation_id(flat),
         "hublet": extract.hublet(flat),
-        "secrets": find_secrets(lines),
+        "secrets": find_secrets(whole),
     }
     low = flat.text.casefold()
     facts = {
@@ -136,11 +137,11 @@ def _diagnosis(rule: Rule, flat: Text, lines: str, status: int | None) -> Diagno
 
 
 #: kinds whose checklist depends on who made the call; others skip the detection
-_KINDS_NAMING_IDENTITY = frozenset({"user_permission", "invalid_token"})
+_KINDS_NAMING_IDENTITY = frozenset({"user_permission", "invalid_token", "missing_scopes", "other_hubspot"})
 
 
 def _identity(text: Text) -> str | None:
     for name, patterns in signals().identities:
-        if any(p.search(text) for p in patterns):
+        if patterns.search(text):
             return name
     return None

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import knowledge.catalog as catalog
-from knowledge.linre import Pattern, Text, as_text
+from knowledge.linre import AnyOf, Pattern, Text, as_text
 
 _Q = r"""["']?"""  # optional quote around a key or value
 _SEP = r"""["']?\s*[:=]\s*["']?"""  # key/value separator in JSON, reprs, inspect dumps, logs
 
 # ---- portal ----------------------------------------------------------------------------------
-_PORTAL = [
+_PORTAL = AnyOf((
     Pattern(r"\b(?:in|for|to) portal (\d{3,12})\b"),
     Pattern(r"\bportal[_ -]?id" + _SEP + r"(\d{3,12})\b"),
     Pattern(r"\bportal ?id:? (\d{3,12})\b"),
@@ -29,7 +29,7 @@ _PORTAL = [
     Pattern(r"\baccount (\d{5,12})\b"),
     Pattern(r"\bportal(?:Id)?=(\d{3,12})\b"),
     Pattern(r"\(\s*(\d{6,12})\s*\)(?: ?$| ?\[| ?\n)"),  # what follows is consumed: only group 1 is read
-]
+))
 
 # ---- object ----------------------------------------------------------------------------------
 _LEGACY_TYPE = Pattern(r"legacyObjectType=([A-Z_]{3,40})")
@@ -100,12 +100,19 @@ _STATUS = [
     Pattern(r"\bHTTP (\d{3})\b"),
     Pattern(r"\b(\d{3}) - \{"),
     Pattern(r"\bStatusCodeError: (\d{3})\b"),
+    Pattern(r"\b(\d{3}): ?\{"),
+    Pattern(r"\bstatus: ?code: ?(\d{3})\b"),  # YAML request recordings (VCR cassettes)
+    Pattern(r"\(status(?: code)?:? ?(\d{3})\)"),
+    Pattern(r"\b(\d{3}) Bad (?:Server )?Gateway\b"),
+    Pattern(r"""\bstatusCode["\w\\:]{0,60}\]=>\s{0,20}int\((\d{3})\)"""),  # PHP var_dump of a response
 ]
 _REASON_STATUS = {"forbidden": 403, "unauthorized": 401, "unauthorised": 401, "too many requests": 429}
 _REASON_ONLY = Pattern(r"(?:^|[\s:.(])(Forbidden|Unauthorized|Too Many Requests)\b", ignore_case=False)
+#: one Set lookup tells which status patterns can match: most texts have none or one
+_ANY_STATUS = AnyOf((*_STATUS, _REASON_ONLY))
 _CATEGORY = Pattern(r"\b(?:category|errorType|subCategory)" + _SEP + r"([A-Z][A-Z_]{3,60})\b", ignore_case=False)
 _OAUTH_STATUS = Pattern(
-    r"""["']?status["']?\s*[:=]\s*["']?(BAD_[A-Z_]{3,40}|EXPIRED_AUTH_CODE|INVALID_[A-Z_]{3,40})\b""", 0
+    r"""["']?status["']?\s*[:=]\s*["']?(BAD_[A-Z_]{3,40}|EXPIRED_AUTH_CODE|INVALID_[A-Z_]{3,40})\b""", ignore_case=False
 )
 _KNOWN_CATEGORIES = Pattern(
     r"\b(MISSING_SCOPES|EXPIRED_AUTHENTICATION|INVALID_AUTHENTICATION|OBJECT_NOT_FOUND|VALIDATION_ERROR|"
@@ -116,12 +123,12 @@ _KNOWN_CATEGORIES = Pattern(
 _CORRELATION = Pattern(
     r"\bcorrelation[_ -]?id" + _SEP + r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"
 )
-_HUBLET = [
+_HUBLET = AnyOf((
     Pattern(r"\bcorrectHublet" + _SEP + r"([a-z]{2,3}\d{1,2})\b"),
     Pattern(r"\bexist in Hublet ([a-z]{2,3}\d{1,2})\b"),
     Pattern(r"\bhublet" + _SEP + r"([a-z]{2,3}\d{1,2})\b"),
     Pattern(r"\b(?:app|api)-([a-z]{2,3}\d{1,2})\.(?:hubspot|hubapi)\.com\b"),
-]
+))
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ class Requirements:
 
 def portal_id(text: str | Text) -> str | None:
     text = as_text(text)
-    for pattern in _PORTAL:
+    for pattern in _PORTAL.which(text):
         match = pattern.search(text)
         if match:
             return match.group(1)
@@ -236,18 +243,17 @@ def requirements(text: str | Text) -> Requirements:
 
 def status(text: str | Text) -> int | None:
     text = as_text(text)
-    for pattern in _STATUS:
+    for pattern in _ANY_STATUS.which(text):
         match = pattern.search(text)
         if match is None:
             continue
+        if pattern is _REASON_ONLY:
+            return _REASON_STATUS[match.group(1).lower()]
         if _is_error_status(int(match.group(1))):
             return int(match.group(1))
         for match in pattern.finditer(text):  # the first one was a 200 or a 3xx; look further
             if _is_error_status(int(match.group(1))):
                 return int(match.group(1))
-    match = _REASON_ONLY.search(text)
-    if match:
-        return _REASON_STATUS[match.group(1).lower()]
     return None
 
 
@@ -269,7 +275,7 @@ def correlation_id(text: str | Text) -> str | None:
 
 def hublet(text: str | Text) -> str | None:
     text = as_text(text)
-    for pattern in _HUBLET:
+    for pattern in _HUBLET.which(text):
         match = pattern.search(text)
         if match:
             return match.group(1).lower()

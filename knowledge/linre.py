@@ -78,6 +78,9 @@ def translate(pattern: str) -> tuple[str, str]:
                 piece = _SPACE_RANGES if in_class else f"[{_SPACE_RANGES}]"
             elif escaped == "S" and not in_class:
                 piece = f"[^{_SPACE_RANGES}]"
+            elif escaped == "b" and not in_class and _beyond_ascii_word(pattern, index):
+                # Python's \b sees é as a letter, RE2's does not: `é\b` would never match.
+                raise PatternError(f"\\b next to a letter beyond ASCII in {pattern!r}: RE2's \\b is ASCII-only")
             index += 2
         elif in_class:
             in_class = char != "]"
@@ -102,6 +105,11 @@ def translate(pattern: str) -> tuple[str, str]:
         exact.append(piece)
         relaxed.append(piece if loose is None else loose)
     return "".join(exact), "".join(relaxed)
+
+
+def _beyond_ascii_word(pattern: str, index: int) -> bool:
+    """Whether the `\\b` at `index` touches a word character RE2 does not count as one."""
+    return any(not c.isascii() and c.isalnum() for c in pattern[index - 1 : index] + pattern[index + 2 : index + 3])
 
 
 class PatternSet:
@@ -146,14 +154,18 @@ SHARED = PatternSet()
 
 
 class Text:
-    """A text encoded once for every pattern run on it. Lone surrogates become `?`."""
+    """A text encoded once for every pattern run on it. Lone surrogates become `?`.
 
-    __slots__ = ("_hits", "_version", "ascii", "data", "text")
+    `prefilter`: whether patterns consult the shared Set first. Worth it on a text most patterns
+    are tried on (the flattened paste); not on one that only a few patterns read."""
 
-    def __init__(self, text: str) -> None:
+    __slots__ = ("_hits", "_version", "ascii", "data", "prefilter", "text")
+
+    def __init__(self, text: str, prefilter: bool = True) -> None:
         self.text = text
         self.data = text.encode("utf-8", "replace")
         self.ascii = len(self.data) == len(text)
+        self.prefilter = prefilter
         self._hits: frozenset[int] = frozenset()
         self._version = -1
 
@@ -208,35 +220,52 @@ class Pattern:
     alone on a text, where computing the Set would cost more than it saves). Case-insensitive
     unless told otherwise."""
 
-    __slots__ = ("_index", "_regex", "groupindex", "heavy", "pattern", "source")
+    __slots__ = ("_regex", "groupindex", "heavy", "index", "pattern", "source")
 
     def __init__(
         self, pattern: str, ignore_case: bool = True, multiline: bool = False, where: str = "", prefilter: bool = True
     ) -> None:
         self.pattern = pattern
         flags = ("i" if ignore_case else "") + ("m" if multiline else "")
-        exact, relaxed = translate(pattern)
+        name = f"{where}: " if where else ""
+        try:
+            exact, relaxed = translate(pattern)
+        except PatternError as error:
+            raise PatternError(f"{name}{error}") from None
         prefix = f"(?{flags})" if flags else ""
         self.source = prefix + exact
         self._regex = _re2.RE2(self.source.encode(), _options())
         if not self._regex.ok():
-            name = f"{where}: " if where else ""
             raise PatternError(f"{name}RE2 cannot compile {pattern!r}: {self._regex.error().decode()}")
         self.heavy = relaxed != exact
-        self._index = SHARED.add(prefix + relaxed) if prefilter else None
+        #: this pattern's place in SHARED (None: not pre-checked)
+        self.index = SHARED.add(prefix + relaxed) if prefilter else None
         self.groupindex = {name.decode(): index for name, index in self._regex.NamedCapturingGroups()}
 
     def _spans(self, text: Text, pos: int = 0, anchor=_UNANCHORED) -> list[tuple[int, int]] | None:
-        if self._index is not None and self._index not in text.hits():
+        if self.index is not None and text.prefilter and self.index not in text.hits():
             return None
         spans = self._regex.Match(anchor, text.data, pos, len(text.data))
         return None if spans[0][0] < 0 else spans
 
     def search(self, text: str | Text, pos: int = 0) -> Match | None:
         """The leftmost match at or after byte offset `pos`."""
-        text = as_text(text)
-        spans = self._spans(text, pos)
-        return None if spans is None else Match(self, text, spans)
+        # The hottest function in hsperm (dozens of calls a paste): `_spans`, inlined.
+        if not isinstance(text, Text):
+            text = Text(text)
+        if self.index is not None and text.prefilter:
+            hits = text._hits if text._version == SHARED.version else text.hits()
+            if self.index not in hits:
+                return None
+        spans = self._regex.Match(_UNANCHORED, text.data, pos, len(text.data))
+        return None if spans[0][0] < 0 else Match(self, text, spans)
+
+    def found(self, text: Text) -> bool:
+        """Whether the pattern matches anywhere: on a pre-checked text the Set's answer, exact for
+        a pattern it holds unrelaxed, so no search runs."""
+        if self.index is not None and text.prefilter and not self.heavy:
+            return self.index in text.hits()
+        return self.search(text) is not None
 
     def match(self, text: str | Text, pos: int = 0) -> Match | None:
         """A match starting exactly at byte offset `pos`."""
@@ -275,6 +304,42 @@ class Pattern:
 
     def __repr__(self) -> str:
         return f"Pattern({self.pattern!r})"
+
+
+class AnyOf:
+    """Whether any of several patterns matches, as one question: on a pre-checked text, the Set
+    answers for the patterns it holds exactly (those without relaxed bounds) in one lookup; on
+    another text, one RE2 pass runs all of them as a single alternation."""
+
+    __slots__ = ("_combined", "_exact", "_relaxed", "patterns")
+
+    def __init__(self, patterns: tuple[Pattern, ...]) -> None:
+        self.patterns = patterns
+        self._exact = frozenset(p.index for p in patterns if p.index is not None and not p.heavy)
+        self._relaxed = tuple(p for p in patterns if p.index is None or p.heavy)
+        alternation = "|".join(f"(?:{p.source})" for p in patterns) or "[^\\x00-\\x{10ffff}]"
+        self._combined = Pattern(alternation, ignore_case=False, prefilter=False)
+
+    def search(self, text: Text) -> bool:
+        if not text.prefilter:
+            return self._combined.search(text) is not None
+        hits = text.hits()
+        if not self._exact.isdisjoint(hits):
+            return True
+        return any(p.search(text) is not None for p in self._relaxed)
+
+    def which(self, text: Text) -> list[Pattern]:
+        """The patterns that may match, in order: all of them unless the text is pre-checked."""
+        if not text.prefilter:
+            return list(self.patterns)
+        hits = text.hits()
+        return [p for p in self.patterns if p.index is None or p.index in hits]
+
+    def __iter__(self):
+        return iter(self.patterns)
+
+    def __len__(self) -> int:
+        return len(self.patterns)
 
 
 def next_char(data: bytes, pos: int) -> int:

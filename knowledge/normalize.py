@@ -52,7 +52,8 @@ def normalize(text: str) -> str:
         text = _SLACK_CHANNEL.sub(lambda m: "#" + m.group(1), text)
     if "&" in text:
         text = html.unescape(text)
-    text = text.translate(_QUOTES)
+    if not text.isascii():  # every character _QUOTES replaces is beyond ASCII
+        text = text.translate(_QUOTES)
     if "\\" in text:
         text = _UNICODE_ESCAPE.sub(_unicode, text)
         text = _BACKSLASH_QUOTE.sub("", text)

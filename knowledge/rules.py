@@ -7,11 +7,12 @@ product, `report` needs someone reporting the error rather than describing it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
 from knowledge.data import load_toml, load_toml_dir
-from knowledge.linre import Pattern, Text, compile_all
+from knowledge.linre import AnyOf, Pattern, Text, compile_all
 from knowledge.model import KINDS
 
 EVIDENCE = ("signature", "context", "report")
@@ -33,40 +34,38 @@ class Rule:
     requires_mode: str | None = None
 
     def fires(self, text: Text, status: int | None) -> bool:
-        return self.where(text, status) is not None
-
-    def where(self, text: Text, status: int | None) -> int | None:
-        """Byte offset of the text this rule matched (0 for a status-only rule), or None."""
         if self.status_in and status not in self.status_in:
-            return None
-        position = 0
-        if self.match:
-            for pattern in self.match:
-                found = pattern.search(text)
-                if found:
-                    position = found.byte_span()[0]
-                    break
-            else:
-                return None
-        if not all(p.search(text) for p in self.also):
-            return None
-        if any(p.search(text) for p in self.unless):
-            return None
-        return position
+            return False
+        if self.match and not any(p.found(text) for p in self.match):
+            return False
+        return all(p.found(text) for p in self.also) and not any(p.found(text) for p in self.unless)
+
+    def where(self, text: Text) -> int:
+        """Byte offset of the text this rule matched, for a rule that fires (0: status only)."""
+        for pattern in self.match:
+            found = pattern.search(text)
+            if found:
+                return found.byte_span()[0]
+        return 0
 
 
 @dataclass(frozen=True)
 class Signals:
     #: no match means no rule can fire
     gate: Pattern
-    hubspot: tuple[Pattern, ...]
-    foreign: tuple[Pattern, ...]
-    report_cues: tuple[Pattern, ...]
+    hubspot: AnyOf
+    foreign: AnyOf
+    report_cues: AnyOf
     #: multi-line: read on the normalised text with its line breaks
-    changelog_cues: tuple[Pattern, ...]
+    changelog_cues: AnyOf
     error_evidence: Pattern
+    #: text about an error rather than an error (see signals.toml): multi-line ones read `lines`
+    code_lines: Pattern
+    output_cues: Pattern
+    discussion: AnyOf
+    person_reports: AnyOf
     #: who made the call (private app, personal access key, …), in the order they are checked
-    identities: tuple[tuple[str, tuple[Pattern, ...]], ...]
+    identities: tuple[tuple[str, AnyOf], ...]
     #: name -> lower-case phrases: details that pick checklist items
     cues: tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -108,19 +107,51 @@ def rules() -> tuple[Rule, ...]:
 
 
 @cache
+def _rules_by_pattern() -> tuple[dict[int, tuple[int, ...]], frozenset[int]]:
+    """Place in SHARED of each `match` pattern -> ranks (in `rules()`) of the rules it belongs to;
+    and the ranks of status-only rules, which any text may fire."""
+    by_pattern: dict[int, list[int]] = {}
+    for rank, rule in enumerate(rules()):
+        for pattern in rule.match:
+            by_pattern.setdefault(pattern.index, []).append(rank)  # type: ignore[arg-type]
+    status_only = frozenset(rank for rank, rule in enumerate(rules()) if not rule.match)
+    return {index: tuple(ranks) for index, ranks in by_pattern.items()}, status_only
+
+
+def candidates(text: Text) -> Iterator[Rule]:
+    """The rules that may fire on `text`, highest priority first: those with a `match` pattern the
+    shared Set found, and the status-only ones. Most texts have a handful, out of hundreds."""
+    by_pattern, ranks = _rules_by_pattern()
+    found = set(ranks)
+    for index in text.hits():
+        found.update(by_pattern.get(index, ()))
+    every = rules()
+    for rank in sorted(found):
+        yield every[rank]
+
+
+@cache
 def signals() -> Signals:
     data = load_toml("catalog/signals.toml")
     where = "catalog/signals.toml"
     gate = "|".join(_escape(phrase) for phrase in data["gate"])
     return Signals(
         gate=Pattern(gate, where=f"{where} gate", prefilter=False),
-        hubspot=compile_all(data["hubspot"], where=f"{where} hubspot"),
-        foreign=compile_all(data["foreign"], where=f"{where} foreign"),
-        report_cues=compile_all(data["report_cues"], where=f"{where} report_cues"),
-        changelog_cues=compile_all(data["changelog_cues"], multiline=True, where=f"{where} changelog_cues"),
+        hubspot=AnyOf(compile_all(data["hubspot"], where=f"{where} hubspot")),
+        foreign=AnyOf(compile_all(data["foreign"], where=f"{where} foreign")),
+        report_cues=AnyOf(compile_all(data["report_cues"], where=f"{where} report_cues")),
+        changelog_cues=AnyOf(
+            compile_all(data["changelog_cues"], multiline=True, where=f"{where} changelog_cues", prefilter=False)
+        ),
         error_evidence=Pattern(data["error_evidence"], where=f"{where} error_evidence"),
+        code_lines=Pattern(data["code_lines"], multiline=True, where=f"{where} code_lines", prefilter=False),
+        output_cues=Pattern(data["output_cues"], multiline=True, where=f"{where} output_cues", prefilter=False),
+        discussion=AnyOf(
+            compile_all(data["discussion_cues"], multiline=True, where=f"{where} discussion_cues", prefilter=False)
+        ),
+        person_reports=AnyOf(compile_all(data["person_reports"], where=f"{where} person_reports")),
         identities=tuple(
-            (name, compile_all(patterns, where=f"{where} identities.{name}"))
+            (name, AnyOf(compile_all(patterns, where=f"{where} identities.{name}")))
             for name, patterns in data["identities"].items()
         ),
         cues=tuple((name, tuple(phrases)) for name, phrases in data["cues"].items()),
@@ -132,31 +163,61 @@ def _escape(phrase: str) -> str:
     return "".join(f"\\x{{{ord(c):x}}}" if not c.isalnum() else c for c in phrase)
 
 
-@dataclass(frozen=True)
 class Evidence:
-    """What the text shows besides rule matches; computed lazily because most texts need none."""
+    """What the text shows besides rule matches. Each fact is read when first asked for, because
+    most texts need none and most rules need two or three."""
 
-    hubspot: bool
-    foreign: bool
-    reported: bool
-    changelog: bool
-    error: bool
+    __slots__ = ("_facts", "_lines", "_text")
+
+    def __init__(self, text: Text, lines: str) -> None:
+        self._text, self._lines = text, lines
+        self._facts: dict[str, bool] = {}
+
+    def _fact(self, name: str) -> bool:
+        if name not in self._facts:
+            s = signals()
+            if name == "changelog":
+                self._facts[name] = s.changelog_cues.search(Text(self._lines, prefilter=False))
+            elif name == "error":
+                self._facts[name] = s.error_evidence.search(self._text) is not None
+            elif name == "about":
+                self._facts[name] = about_an_error(self._text, self._lines)
+            else:
+                self._facts[name] = getattr(s, name).search(self._text)
+        return self._facts[name]
+
+    hubspot = property(lambda self: self._fact("hubspot"))
+    foreign = property(lambda self: self._fact("foreign"))
+    reported = property(lambda self: self._fact("report_cues"))
+    changelog = property(lambda self: self._fact("changelog"))
+    error = property(lambda self: self._fact("error"))
+    #: code, a diff or prose quoting an error, and nobody saying they got it
+    about = property(lambda self: self._fact("about"))
 
 
-def weigh(text: Text, lines: Text) -> Evidence:
-    """`text` is the flattened paste, `lines` the normalised one with its line breaks."""
+def about_an_error(text: Text, lines: str) -> bool:
+    """Code, a diff or prose quoting an error, with nobody saying they got it (signals.toml)."""
     s = signals()
-    return Evidence(
-        hubspot=any(p.search(text) for p in s.hubspot),
-        foreign=any(p.search(text) for p in s.foreign),
-        reported=any(p.search(text) for p in s.report_cues),
-        changelog=any(p.search(lines) for p in s.changelog_cues),
-        error=s.error_evidence.search(text) is not None,
-    )
+    if s.person_reports.search(text):
+        return False
+    lined = Text(lines, prefilter=False)
+    if s.discussion.search(lined):
+        return True
+    code = s.code_lines.search(lined)
+    if code is None or s.code_lines.search(lined, code.byte_span()[1]) is None:
+        return False
+    return s.output_cues.search(lined) is None
+
+
+def weigh(text: Text, lines: str) -> Evidence:
+    """`text` is the flattened paste, `lines` the normalised one with its line breaks."""
+    return Evidence(text, lines)
 
 
 def admitted(rule: Rule, evidence: Evidence) -> bool:
     """Whether a rule that matched counts, given how much the text shows it is a HubSpot error."""
+    if evidence.about:
+        return False
     if rule.evidence == "signature":
         return True
     if rule.evidence == "context":

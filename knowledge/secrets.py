@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from knowledge.data import load_toml
-from knowledge.linre import Match, Pattern, Text, as_text, compile_all, next_char
+from knowledge.linre import Match, Pattern, Text, compile_all, next_char
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def secret_patterns() -> tuple[SecretPattern, ...]:
     return tuple(
         SecretPattern(
             e["kind"],
-            Pattern(e["pattern"], ignore_case=False, where=f"secret {e['kind']}", prefilter=False),
+            Pattern(e["pattern"], ignore_case=False, where=f"secret {e['kind']}"),
             e["rotate"],
             # the value's own flags, as a lookahead inside the pattern would have had
             compile_all(
@@ -60,16 +60,26 @@ def secret_patterns() -> tuple[SecretPattern, ...]:
     )
 
 
-#: One cheap gate: if none of these is present, no pattern can match.
-_GATE = Pattern("pat-|token|hapikey|bearer|xox|xapp-|secret|key", where="secrets gate", prefilter=False)
+#: One cheap gate: if none of these is present, no pattern can match (the last branch is a bare
+#: OAuth access token: a long base64url run starting with C).
+_GATE = Pattern(
+    r"pat-|token|hapikey|bearer|xox|xapp-|secret|key|\bc[a-z0-9][a-z0-9_-]{78}", where="secrets gate", prefilter=False
+)
 
 
 def find_secrets(text: str | Text) -> tuple[str, ...]:
     """Kinds of secrets in `text`, in catalogue order, each once. Never the values."""
-    text = as_text(text)
-    if not text.data or _GATE.search(text) is None:
+    text = text if isinstance(text, Text) else Text(text, prefilter=False)
+    patterns = secret_patterns()  # first: loading them adds them to the shared Set
+    if text.prefilter:  # the shared Set already knows which patterns can match
+        hits = text.hits()
+        possible = [p for p in patterns if p.regex.index in hits]
+    elif text.data and _GATE.search(text) is not None:
+        possible = list(patterns)
+    else:
         return ()
-    return tuple(p.kind for p in secret_patterns() if next(p.finditer(text), None) is not None)
+    # several patterns can share a kind: each kind once
+    return tuple(dict.fromkeys(p.kind for p in possible if next(p.finditer(text), None) is not None))
 
 
 def rotation_advice(kinds: tuple[str, ...]) -> tuple[str, ...]:
@@ -82,7 +92,7 @@ def redact(text: str) -> str:
     if not text or _GATE.search(text) is None:
         return text
     for pattern in secret_patterns():
-        encoded = Text(text)
+        encoded = Text(text, prefilter=False)
         pieces: list[bytes] = []
         done = 0
         for match in pattern.finditer(encoded):

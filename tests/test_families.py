@@ -68,7 +68,7 @@ CASES = [
         'expired 75 second(s) ago.","correlationId":"0e2f7e7a-9d0e-4f7a-8a58-0f5b5a9d4e21","category":'
         '"EXPIRED_AUTHENTICATION","context":{"expire time":["2024-06-21T10:37:52.040Z"]}}',
         "expired_token",
-        {"status": 401, "category": "EXPIRED_AUTHENTICATION"},
+        {"status": None, "category": "EXPIRED_AUTHENTICATION"},
     ),
     (
         "epoch-expiry-is-invalid",
@@ -89,7 +89,7 @@ CASES = [
         '{"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT",'
         '"correlationId":"3f3c2a8e-5b1d-4c55-9e0f-0c7d1c2b9a10","policyName":"TEN_SECONDLY_ROLLING"}',
         "rate_limit",
-        {"status": 429, "category": "RATE_LIMIT"},
+        {"status": None, "category": "RATE_LIMIT"},
     ),
     (
         "sdk-429",
@@ -136,7 +136,7 @@ CASES = [
         '{"status":"error","message":"Object not found.  objectId are usually numeric.","correlationId":'
         '"aa0e3b4c-1d2e-4f5a-9b8c-7d6e5f4a3b2c","context":{"id":["undefined"]},"category":"OBJECT_NOT_FOUND"}',
         "not_found",
-        {"status": 404, "category": "OBJECT_NOT_FOUND"},
+        {"status": None, "category": "OBJECT_NOT_FOUND"},
     ),
     (
         "property-doesnt-exist",
@@ -373,3 +373,108 @@ STATUS_SHAPES = [
 def test_http_client_status_shapes(case_id: str, text: str, status: int, kind: str) -> None:
     result = diagnose(text)
     assert (result.status, result.kind) == (status, kind), result.rule_id
+
+
+# Families added for issue 7. Each text is written in the family's shape, not copied from the corpus.
+LEGACY_AND_CLI = [
+    ("legacy-token-expired",
+     "HubSpotError: This oauth-token (CKjx7qkEEgdQAQEBAQEBGM2UlQIgo) is expired! expiresAt: 1612345678", "expired_token"),
+    ("legacy-token-unknown", '{"status":"error","message":"This oauth-token (abc) doesn\'t exist.","correlationId":"x"}',
+     "invalid_token"),
+    ("legacy-apikey-unknown", "Error: This apikey (0000-aaaa) doesn't exist", "invalid_token"),
+    ("legacy-scopes-all-of",
+     "403 This oauth-token (…) does not have proper permissions! (requires all of [contacts, forms])", "missing_scopes"),
+    ("api-key-refused", "HubSpot says: API keys are no longer supported for this endpoint (hapikey=…)", "invalid_token"),
+    ("cli-missing-scopes", "[ERROR] Couldn't execute the fetch of the functions list because the access key for "
+     "prod-portal (1234567) is missing required scopes.", "missing_scopes"),
+    ("cli-user-lacks", "[ERROR] Couldn't list secrets because your account has been removed from acme-prod or your "
+     "permission set doesn't allow you to list secrets.", "user_permission"),
+    ("cli-request-forbidden", "[ERROR] The request for 'cms/v3/source-code' in account 8812345 was forbidden.",
+     "missing_scopes"),
+    ("cli-inactive-key", "Your personal access key for account my-sandbox (445566) is inactive. To re-authenticate, "
+     "please run hs account auth.", "invalid_token"),
+    ("cli-beta", "[ERROR] This account is not opted into the unified apps beta", "other_hubspot"),
+    ("api-key-expired", '{"status":"error","message":"The API key used to make this call is expired."}', "invalid_token"),
+    ("cli-key-permissions", "To update CLI permissions: go to your account, deactivate the existing personal access key, "
+     "and create a new one that includes HubDB permissions.", "missing_scopes"),
+    ("required-properties", "Error creating DEAL. Some required properties were not set.", "validation"),
+]
+
+INSTALL_SCREENS = [
+    ("fr-scopes", "Impossible de terminer la connexion : l'autorisation a échoué car les portées fournies sont "
+     "insuffisantes. Veuillez contacter le développeur de l'application."),
+    ("de-scopes", "Verbindung konnte nicht abgeschlossen werden: Die Autorisierung ist fehlgeschlagen, weil "
+     "unzureichende Bereiche angegeben wurden."),
+    ("es-scopes", "No se pudo completar la conexión: la autorización falló porque los ámbitos proporcionados son "
+     "insuficientes."),
+    ("pt-scopes", "Não foi possível concluir a conexão: a autorização falhou porque os escopos fornecidos são "
+     "insuficientes. Entre em contato com o desenvolvedor do aplicativo."),
+    ("nl-scopes", "Kan de verbinding niet voltooien: autorisatie mislukt omdat de opgegeven scopes onvoldoende zijn."),
+    ("fr-installer-role", "Vous n'avez pas les autorisations nécessaires pour installer cette application. Vous devez "
+     "être Super Admin ou disposer de l'accès au Marketplace des applications."),
+    ("de-installer-role", "Sie haben nicht die erforderlichen Berechtigungen, um diese App zu installieren."),
+    ("es-installer-role", "No tienes los permisos necesarios para instalar esta aplicación."),
+    ("de-scopes-verb-last", "Die Autorisierung ist fehlgeschlagen, da die angegebenen Bereiche unzureichend sind."),
+    ("nl-scopes-verb-last",
+     "Autorisatie mislukt omdat de opgegeven scopes onvoldoende zijn. Neem contact op met de ontwikkelaar."),
+    ("fr-mismatch", "L'autorisation a échoué en raison d'une incohérence entre les portées de l'URL "
+     "d'installation et celles configurées pour l'application."),
+    ("es-mismatch", "La autorización falló porque hay una discrepancia entre los ámbitos de la URL de instalación y los "
+     "configurados en la aplicación."),
+    ("pt-mismatch", "A autorização falhou porque há uma incompatibilidade entre os escopos na URL de instalação e os "
+     "escopos configurados do aplicativo."),
+    ("en-not-approved", "This app hasn't been approved to use the following scopes: crm.objects.leads.read"),
+    ("en-account-lacks", "Authorization failed because your account doesn't have access to the scope "
+     "`marketing-email`."),
+    ("en-bad-auth-code", '{"status":"EXPIRED_AUTH_CODE","message":"auth code is expired"}'),
+    ("en-redirect", "OAuth error: redirect_uri_mismatch for https://app.hubspot.com/oauth/authorize?client_id=abc"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "text", "kind"), LEGACY_AND_CLI, ids=[c[0] for c in LEGACY_AND_CLI])
+def test_legacy_and_cli_families(case_id: str, text: str, kind: str) -> None:
+    result = diagnose(text)
+    assert result.kind == kind, (result.kind, result.rule_id)
+
+
+@pytest.mark.parametrize(("case_id", "text"), INSTALL_SCREENS, ids=[c[0] for c in INSTALL_SCREENS])
+def test_install_screens_in_english_and_translated(case_id: str, text: str) -> None:
+    result = diagnose(text)
+    assert result.kind == "oauth_install_error", (result.kind, result.rule_id)
+
+
+NEVER_SILENT = [
+    ("smart-quote-envelope", "Sync stopped: {“status”:“error”,“message”:“Something odd happened”,"
+     "“correlationId”:“8b1c2d3e-4f50-4a6b-9c7d-0e1f2a3b4c5d”}"),
+    ("escaped-envelope", 'log: "{\\"status\\":\\"error\\",\\"message\\":\\"Unexpected\\",'
+     '\\"correlationId\\":\\"8b1c2d3e-4f50-4a6b-9c7d-0e1f2a3b4c5d\\"}"'),
+    ("wrapped-envelope", '{"status":\n  "error", "message": "Unexpected\n  thing happened", "correlationId":\n'
+     '  "8b1c2d3e-4f50-4a6b-9c7d-0e1f2a3b4c5d"}'),
+    ("ruby-request-error", "Hubspot::RequestError: Response body: {\"message\":\"oops\"}"),
+    ("python-sdk", "hubspot.crm.companies.exceptions.ServiceException: (500)\nReason: Internal Server Error"),
+    ("php-sdk", "HubSpot\\Client\\Crm\\Deals\\ApiException: [502] Server error: `POST "
+     "https://api.hubapi.com/crm/v3/objects/deals` resulted in a `502 Bad Gateway` response"),
+    ("node-sdk", "HttpError: HTTP request failed at @hubspot/api-client/lib/codegen/crm/contacts/apis/BasicApi.js"),
+    ("endpoint-error", "ERROR request to https://api.hubapi.com/files/v3/files failed: socket hang up"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "text"), NEVER_SILENT, ids=[c[0] for c in NEVER_SILENT])
+def test_hubspot_envelopes_sdk_exceptions_and_endpoints_are_never_silent(case_id: str, text: str) -> None:
+    result = diagnose(text)
+    assert result.kind != "not_hubspot"
+    assert result.checklist
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("Airbyte: 400 Client Error: Bad Request for url: https://api.hubapi.com/oauth/v1/token "
+         "(grant_type=refresh_token)", {"refresh_token_error"}),
+        ("n8n: POST https://api.hubapi.com/oauth/v3/token returned 400 while exchanging the authorization code",
+         {"oauth_install_error"}),
+    ],
+)
+def test_a_400_from_the_token_endpoint_is_a_token_exchange(text: str, kinds: set[str]) -> None:
+    result = diagnose(text)
+    assert result.kind in kinds, (result.kind, result.rule_id)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from knowledge import diagnose
 from knowledge.catalog import objects
-from knowledge.linre import Pattern, PatternError, Text, translate
+from knowledge.linre import AnyOf, Pattern, PatternError, Text, translate
 from knowledge.normalize import flatten, normalize
 from knowledge.rules import _rule, rules, signals
 from knowledge.secrets import find_secrets, redact, secret_patterns
@@ -60,7 +60,7 @@ def _module_patterns():
     for name, module in sorted(sys.modules.items()):
         if name == "knowledge" or name.startswith("knowledge."):
             for attr, value in vars(module).items():
-                for item in value if isinstance(value, (list, tuple)) else (value,):
+                for item in value if isinstance(value, (list, tuple, AnyOf)) else (value,):
                     if isinstance(item, (re.Pattern, Pattern)):
                         yield f"{name}.{attr}", item
 
@@ -156,7 +156,20 @@ def test_every_pattern_on_long_runs_answers_as_without_the_shared_set() -> None:
     texts.append(GATE_WORD + "\n" * (64 * KB) + "expired 3 hours ago 403 scope hubspot")
     for text in map(Text, texts):
         for name, pattern in patterns:
-            assert _same(pattern.search(text), direct[id(pattern)].search(text)), (name, pattern.pattern)
+            alone = direct[id(pattern)].search(text)
+            assert _same(pattern.search(text), alone), (name, pattern.pattern)
+            assert pattern.found(text) == (alone is not None), (name, pattern.pattern)
+        _assert_any_of_agrees(text)
+
+
+def _assert_any_of_agrees(text: Text) -> None:
+    """Each group of signals answers as its patterns one by one, pre-checked or in one pass."""
+    s = signals()
+    groups = [s.hubspot, s.foreign, s.report_cues, s.changelog_cues, *(patterns for _, patterns in s.identities)]
+    unchecked = Text(text.text, prefilter=False)
+    for group in groups:
+        expected = any(_without_prefilter(p).search(text) is not None for p in group)
+        assert group.search(text) == expected == group.search(unchecked), [p.pattern for p in group]
 
 
 @settings(max_examples=300, deadline=None)
@@ -164,7 +177,10 @@ def test_every_pattern_on_long_runs_answers_as_without_the_shared_set() -> None:
 def test_shared_set_never_hides_a_match(text: str, which: int) -> None:
     name, pattern = ALL[which % len(ALL)]
     encoded = Text(flatten(normalize(text)))
-    assert _same(pattern.search(encoded), _without_prefilter(pattern).search(encoded)), (name, pattern.pattern)
+    alone = _without_prefilter(pattern).search(encoded)
+    assert _same(pattern.search(encoded), alone), (name, pattern.pattern)
+    assert pattern.found(encoded) == (alone is not None), (name, pattern.pattern)
+    _assert_any_of_agrees(encoded)
 
 
 ALL = all_patterns()
@@ -228,6 +244,16 @@ def test_a_rule_re2_cannot_compile_is_named_when_rules_load() -> None:
         _rule({**base, "match": ["scope"], "unless": [r"a.{0,2000}b"]})
     with pytest.raises(PatternError, match=r"rule missing_scopes\.example also.*invalid escape"):
         _rule({**base, "match": ["scope"], "also": [r"(a)\1"]})
+
+
+def test_a_word_boundary_next_to_a_letter_beyond_ascii_is_refused() -> None:
+    """RE2's \\b is ASCII: `não é\\b` would never match, so the loader says so."""
+    base = {"id": "oauth_install_error.example", "kind": "oauth_install_error", "priority": 1}
+    with pytest.raises(PatternError, match=r"rule oauth_install_error\.example match.*ASCII"):
+        _rule({**base, "match": [r"\bo app não é\b"]})
+    with pytest.raises(PatternError, match="ASCII"):
+        Pattern(r"\bélan")
+    assert Pattern(r"\bdéveloppeur\b").search("le développeur de") is not None
 
 
 def test_translation_keeps_pythons_whitespace_and_relaxes_only_large_bounds() -> None:
