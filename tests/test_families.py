@@ -478,3 +478,91 @@ def test_hubspot_envelopes_sdk_exceptions_and_endpoints_are_never_silent(case_id
 def test_a_400_from_the_token_endpoint_is_a_token_exchange(text: str, kinds: set[str]) -> None:
     result = diagnose(text)
     assert result.kind in kinds, (result.kind, result.rule_id)
+
+
+# Families the held-out code corpus showed missing, in shapes written from HubSpot's CLI catalogues
+# (lang/en.ts, lang/en.json), its v1 API wordings and connector wrappers: other names, accounts,
+# objects and framings than any corpus record.
+CLI_AND_CONNECTOR_FAMILIES = [
+    ("cli-oauth2-token-not-found", "✖ [ERROR] The OAuth2 access token could not be found for accountId qa-portal "
+     "[STANDARD] (881234)", "invalid_token"),
+    ("cli-token-not-retrieved", "hs project upload\n[ERROR] An OAuth2 access token for account \"555001\" could not be "
+     "retrieved using the \"personalAccessKey\" provided", "invalid_token"),
+    ("cli-config-missing-key", "Error: The account \"sandbox-eu [STANDARD_SANDBOX] (662200)\" is configured to use an "
+     "access key for authentication and is missing a \"personalAccessKey\" in the configuration file",
+     "invalid_token"),
+    ("cli-authtype-missing-field", "[ERROR] Account 99112 has authType of personalaccesskey but is missing the "
+     "personalAccessKey field", "invalid_token"),
+    ("cli-oauth2-incorrect", "[WARNING] The OAuth2 configuration for account 440022 is incorrect. "
+     "Run `hs auth --auth-type=oauth2` to reauthenticate", "refresh_token_error"),
+    ("cli-not-oauth2", "Error: The account 771100 has not been authenticated with Oauth2", "refresh_token_error"),
+    ("cli-token-refresh", "[ERROR] Error while retrieving new token: invalid_grant", "refresh_token_error"),
+    ("cli-client-secret", ">> You entered an invalid OAuth2 client secret. Please try again.", "oauth_install_error"),
+    ("cli-client-id-length", ">> The OAuth2 client ID must be 36 characters long.", "oauth_install_error"),
+    ("cli-oauth-url", "Error: failed to build the oauth URL (no client ID configured)", "oauth_install_error"),
+    ("cli-upload-quoted", "[ERROR] Uploading file \"theme/modules/hero.module/module.html\" to "
+     "\"my-theme/modules/hero.module/module.html\" failed", "other_hubspot"),
+    ("cli-upload-in-account", "Upload of file \"fields.json\" to \"my-theme/fields.json\" in account 21904455 failed",
+     "other_hubspot"),
+    ("cli-design-manager-fetch", "Failed fetch of folder \"@hubspot/growth\" to \"./growth\" from the Design Manager",
+     "other_hubspot"),
+    ("cli-request-failed", "[ERROR] The request for 'crm/v3/objects/contacts' in account 4421 failed.", "other_hubspot"),
+    ("cli-sandbox-limit", "[ERROR] acme-prod [STANDARD] (1188) reached the limit of 2 standard sandboxes.",
+     "other_hubspot"),
+    ("cli-sandbox-from-production", "[ERROR] Sandboxes must be created from a production account.", "portal_mismatch"),
+    ("cli-project-not-found", "[ERROR] Project crm-cards could not be found in \"acme-prod [STANDARD] (1188)\"",
+     "not_found"),
+    ("cli-secret-missing", "[ERROR] Unable to update secret with name \"SLACK_TOKEN\", it does not exist",
+     "not_found"),
+    ("legacy-access-token-underscore", "HubspotApiError: This access_token does not have proper permissions! "
+     "(requires any of [automation])", "missing_scopes"),
+    ("couldnt-find-deal", '{"status":"error","message":"Couldn\'t find a deal with the ID \'991\' in portal '
+     '\'4410\'","correlationId":"0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"}', "not_found"),
+    ("couldnt-find-owner-log", "2025-03-02 11:04:55 WARN hubspot: Couldn't find a Owner with the given id 55",
+     "not_found"),
+    ("envelope-no-longer-exists", 'PUT /contacts/v1/lists/88/add -> {"status":"error","message":"The list '
+     '88 no longer exists"}', "not_found"),
+    ("pipeline-does-not-exist", "HubSpot sync error: Pipeline does not exist with id default-2", "not_found"),
+    ("bare-category-failure-line", "✗ Failed to push deal 4471: MISSING_SCOPES (hubspot)", "missing_scopes"),
+    ("connector-credential-unset", "hubspot_sync.errors.MissingCredentialsError: HubSpot private app token not set",
+     "invalid_token"),
+    ("connector-no-longer-authorized", "ERROR [hubspot] Your access token is no longer authorized; reconnect "
+     "HubSpot to resume the sync.", "invalid_token"),
+    ("connector-connection-revoked", "SyncFailed: the HubSpot connection was revoked or expired. Reconnect it.",
+     "refresh_token_error"),
+    ("connector-tokens-missing", "KeyError: HubSpot access and refresh tokens missing for integration 42",
+     "refresh_token_error"),
+    ("connector-credentials-no-access", "HubSpotImportError: the HubSpot credentials don't have permission to read "
+     "these objects", "missing_scopes"),
+    ("connector-rate-limit-exceeded", "HubspotThrottledError: HubSpot daily rate limit exceeded for portal 221",
+     "rate_limit"),
+    ("hub-id-missing", "OAuthError: missing or invalid hub id in token info", "refresh_token_error"),
+    ("more-than-one-company", "Error: HubSpot lookup failed, more than one companies found for domain acme.io",
+     "validation"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "text", "kind"), CLI_AND_CONNECTOR_FAMILIES,
+                         ids=[c[0] for c in CLI_AND_CONNECTOR_FAMILIES])
+def test_cli_catalogue_and_connector_families(case_id: str, text: str, kind: str) -> None:
+    result = diagnose(text)
+    assert result.kind == kind, (result.kind, result.rule_id)
+
+
+# The same vocabulary in a question, prose or code: no one got an error, so hsperm says nothing.
+QUIET_ABOUT_THE_SAME = [
+    ("question-connection", "Does the HubSpot connection expire if nobody uses it for a month?"),
+    ("question-access-token", "where do I find the access token for my HubSpot private app?"),
+    ("prose-upload", "I'll upload the new theme files to HubSpot after lunch"),
+    ("prose-sandbox", "we have two standard sandboxes in HubSpot, one for QA and one for training"),
+    ("prose-credentials", "Reminder: HubSpot credentials live in 1Password, ask Dana for access"),
+    ("code-constant", "const NOT_FOUND = \"Couldn't find a company with the ID\";\n"
+     "export function isNotFound(e) { return e.message.startsWith(NOT_FOUND); }"),
+    ("changelog-oauth2", "- fix: handle 'has not been authenticated with Oauth2' in the HubSpot CLI wrapper (#812)"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "text"), QUIET_ABOUT_THE_SAME, ids=[c[0] for c in QUIET_ABOUT_THE_SAME])
+def test_questions_and_prose_about_these_families_stay_silent(case_id: str, text: str) -> None:
+    result = diagnose(text)
+    assert result.kind == "not_hubspot", (result.kind, result.rule_id)
