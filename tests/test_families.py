@@ -566,3 +566,33 @@ QUIET_ABOUT_THE_SAME = [
 def test_questions_and_prose_about_these_families_stay_silent(case_id: str, text: str) -> None:
     result = diagnose(text)
     assert result.kind == "not_hubspot", (result.kind, result.rule_id)
+
+
+# How each HubSpot client prints a failure (read from the clients' sources): the kind follows the
+# status or category the exception carries, whatever the wrapper.
+SDK_SHAPES = [
+    ("ruby-openapi-status-only", "Hubspot::Crm::Tickets::ApiError: Error message: the server returns an error\n"
+     "HTTP status code: 429\nResponse headers: {\"x-hubspot-ratelimit-remaining\"=>\"0\"}", "rate_limit"),
+    ("ruby-openapi-body", "Hubspot::Crm::Owners::ApiError: Error message: the server returns an error\nHTTP status code: "
+     "401\nResponse body: {\"status\":\"error\",\"message\":\"Authentication credentials not found.\","
+     "\"category\":\"INVALID_AUTHENTICATION\"}", "invalid_token"),
+    ("hubspot3-no-config", "hubspot3.error.HubspotNoConfig: Missing required credentials.", "invalid_token"),
+    ("hubspot3-bad-config", "raise HubspotBadConfig(\"Cannot use both api_key and access_token.\")\n"
+     "hubspot3.error.HubspotBadConfig: Cannot use both api_key and access_token.", "invalid_token"),
+    ("hubspot3-rate-limited", "sync_hubspot.HubspotRateLimited: 429 for /crm/v3/objects/deals", "rate_limit"),
+    ("hubspot3-template", "hubspot3.error.HubspotServerError: \nHubspot Error\n\n---- request ----\nGET "
+     "api.hubapi.com/deals/v1/deal/paged, [timeout=10]\n\n---- result ----\n503", "other_hubspot"),
+    ("php-legacy-conflict", "SevenShores\\Hubspot\\Exceptions\\BadRequest: Client error: `POST "
+     "https://api.hubapi.com/contacts/v1/contact` resulted in a `409 Conflict` response: {\"status\":\"error\","
+     "\"message\":\"Contact already exists\",\"identityProfile\":{\"vid\":901}}", "validation"),
+    ("dotnet-client-class", "System.Net.Http.HttpRequestException: Response status code does not indicate success: "
+     "401 (Unauthorized).\n   at Acme.Crm.HubSpotClient.GetDealsAsync()", "invalid_token"),
+    ("bad-request-category", '{"status":"error","message":"Unable to process JSON","correlationId":'
+     '"5d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c0d","category":"BAD_REQUEST"}', "validation"),
+]
+
+
+@pytest.mark.parametrize(("case_id", "text", "kind"), SDK_SHAPES, ids=[c[0] for c in SDK_SHAPES])
+def test_client_exception_shapes(case_id: str, text: str, kind: str) -> None:
+    result = diagnose(text)
+    assert result.kind == kind, (result.kind, result.rule_id)
