@@ -559,6 +559,16 @@ QUIET_ABOUT_THE_SAME = [
     ("code-constant", "const NOT_FOUND = \"Couldn't find a company with the ID\";\n"
      "export function isNotFound(e) { return e.message.startsWith(NOT_FOUND); }"),
     ("changelog-oauth2", "- fix: handle 'has not been authenticated with Oauth2' in the HubSpot CLI wrapper (#812)"),
+    ("question-connection-state", "I think the HubSpot connection is invalid or expired after Dana left, can someone "
+     "reconnect it?"),
+    ("chat-credentials-fixed", "the hubspot credentials don't have permission to read tickets, I asked Sam to add "
+     "the scope - fixed now"),
+    ("chat-token-to-add", "HubSpot connector: access token not set in staging, I'll add it to the env file"),
+    ("class-name-in-question", "Has anyone seen HubspotRateLimited in the new sync code? I want to catch it"),
+    ("class-name-in-pr", "PR: handle HubspotNoConfig when the env var is missing"),
+    ("question-quoting-legacy", "Does 'This access_token does not have proper permissions' mean scopes or user "
+     "permissions?"),
+    ("other-tool-build-error", "Build error: cannot find module 'react' (webpack, not HubSpot)"),
 ]
 
 
