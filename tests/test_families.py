@@ -539,6 +539,10 @@ CLI_AND_CONNECTOR_FAMILIES = [
     ("hub-id-missing", "OAuthError: missing or invalid hub id in token info", "refresh_token_error"),
     ("more-than-one-company", "Error: HubSpot lookup failed, more than one companies found for domain acme.io",
      "validation"),
+    ("token-for-connection-invalid", "Make: [401] The access token provided for the HubSpot connection is invalid.",
+     "invalid_token"),
+    ("bad-client-while-refreshing", '{"status":"BAD_CLIENT_ID","message":"missing or invalid client_id"} while '
+     "refreshing the HubSpot token", "refresh_token_error"),
 ]
 
 
