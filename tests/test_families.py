@@ -541,6 +541,7 @@ CLI_AND_CONNECTOR_FAMILIES = [
      "validation"),
     ("token-for-connection-invalid", "Make: [401] The access token provided for the HubSpot connection is invalid.",
      "invalid_token"),
+    ("invalid-hub-id", "SettingsError: Invalid Hub ID provided for this workspace", "portal_mismatch"),
     ("bad-client-while-refreshing", '{"status":"BAD_CLIENT_ID","message":"missing or invalid client_id"} while '
      "refreshing the HubSpot token", "refresh_token_error"),
 ]
