@@ -541,6 +541,9 @@ CLI_AND_CONNECTOR_FAMILIES = [
      "validation"),
     ("token-for-connection-invalid", "Make: [401] The access token provided for the HubSpot connection is invalid.",
      "invalid_token"),
+    ("ui-tool-access", "hubspot error in the UI: \"You don't have access to this tool. Talk to your account admin "
+     "to request access.\"", "user_permission"),
+    ("rolling-limit-hit", "error: hubspot TEN_SECONDLY_ROLLING limit hit, 429", "rate_limit"),
     ("invalid-hub-id", "SettingsError: Invalid Hub ID provided for this workspace", "portal_mismatch"),
     ("bad-client-while-refreshing", '{"status":"BAD_CLIENT_ID","message":"missing or invalid client_id"} while '
      "refreshing the HubSpot token", "refresh_token_error"),
