@@ -614,3 +614,18 @@ SDK_SHAPES = [
 def test_client_exception_shapes(case_id: str, text: str, kind: str) -> None:
     result = diagnose(text)
     assert result.kind == kind, (result.kind, result.rule_id)
+
+
+def test_cli_account_without_a_working_key_is_told_to_run_hs_account_auth() -> None:
+    result = diagnose("[ERROR] An OAuth2 access token for account \"prod-eu\" could not be retrieved using the "
+                      "\"personalAccessKey\" provided")
+    assert result.kind == "invalid_token"
+    assert "`hs account auth`" in result.summary
+    assert result.checklist[0].title == "Authenticate the CLI account again"
+    assert "Personal Access Key" in result.checklist[0].detail
+
+
+def test_cli_oauth_client_prompt_is_about_the_client_not_scopes() -> None:
+    result = diagnose(">> You entered an invalid OAuth2 client ID. Please try again.")
+    assert result.kind == "oauth_install_error"
+    assert "client id" in result.summary and "scopes" not in result.summary
