@@ -629,3 +629,11 @@ def test_cli_oauth_client_prompt_is_about_the_client_not_scopes() -> None:
     result = diagnose(">> You entered an invalid OAuth2 client ID. Please try again.")
     assert result.kind == "oauth_install_error"
     assert "client id" in result.summary and "scopes" not in result.summary
+
+
+def test_cli_wrong_kind_of_account_is_told_to_pick_the_account_not_the_data_centre() -> None:
+    result = diagnose("[ERROR] Sandboxes must be created from a production account. Your current default account "
+                      "qa [DEVELOPER_TEST] (4411) is a developer test account.")
+    assert result.kind == "portal_mismatch"
+    assert "wrong kind of account" in result.summary and "hublet" not in result.summary
+    assert [item.title for item in result.checklist] == ["Run it against an account of the right kind"]
