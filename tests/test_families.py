@@ -637,3 +637,36 @@ def test_cli_wrong_kind_of_account_is_told_to_pick_the_account_not_the_data_cent
     assert result.kind == "portal_mismatch"
     assert "wrong kind of account" in result.summary and "hublet" not in result.summary
     assert [item.title for item in result.checklist] == ["Run it against an account of the right kind"]
+
+
+# The install screen's title in each language holds whatever the reason below it: the same title
+# with a reason no corpus record has (the installer's rights instead of the scopes).
+SCREEN_TITLES_WITH_OTHER_REASONS = [
+    ("sv", "Det gick inte att slutföra anslutningen: Du har inte behörighet att installera den här appen."),
+    ("nb", "Kunne ikke fullføre tilkoblingen: Du har ikke tillatelse til å installere denne appen."),
+    ("pl", "Nie można ukończyć połączenia: Nie masz uprawnień do zainstalowania tej aplikacji."),
+    ("ja", "接続を完了できませんでした: このアプリをインストールする権限がありません。"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), SCREEN_TITLES_WITH_OTHER_REASONS,
+                         ids=[c[0] for c in SCREEN_TITLES_WITH_OTHER_REASONS])
+def test_translated_install_screen_title_whatever_the_reason(lang: str, text: str) -> None:
+    assert diagnose(text).kind == "oauth_install_error"
+
+
+# Fixed HubSpot sentences with their variable parts changed: the pattern holds the sentence, not the
+# corpus record's values.
+FIXED_SENTENCES = [
+    ('{"status":"error","message":"Permission to download attachment cannot be granted for fileId 99812 and '
+     'portalId 4410"}', "other_hubspot"),
+    ("This oauth-token (xxx) does not have proper permissions! (requires any of [automation-access])",
+     "other_hubspot"),
+    ('Error: workflow sync failed: auth request is missing required "crm.objects.deals.write" scope.',
+     "missing_scopes"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), FIXED_SENTENCES)
+def test_fixed_sentences_with_other_values(text: str, kind: str) -> None:
+    assert diagnose(text).kind == kind
