@@ -605,6 +605,16 @@ SDK_SHAPES = [
      "\"message\":\"Contact already exists\",\"identityProfile\":{\"vid\":901}}", "validation"),
     ("dotnet-client-class", "System.Net.Http.HttpRequestException: Response status code does not indicate success: "
      "401 (Unauthorized).\n   at Acme.Crm.HubSpotClient.GetDealsAsync()", "invalid_token"),
+    ("already-exists-category", '{"status":"error","message":"A deal pipeline with this label already exists",'
+     '"correlationId":"5d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c0d","category":"OBJECT_ALREADY_EXISTS"}', "validation"),
+    ("dotnet-hubspot-net", "HubSpot.NET.Core.HubSpotException: Error from HubSpot, Response = <html>Bad Gateway</html>",
+     "other_hubspot"),
+    ("hubspot3-bad-request", "hubspot3.error.HubspotBadRequest: \nHubspot Error\n\n---- request ----\nPOST "
+     "api.hubapi.com/deals/v1/deal, [timeout=10]\n\n---- result ----\n400", "validation"),
+    ("cli-private-app-token", "[ERROR] Unable to get a private app access token for accountId=98765 while starting "
+     "hs project dev", "invalid_token"),
+    ("api-key-invalid-log", "Error: The API key provided is invalid. View or manage your API key here: "
+     "https://app.hubspot.com/keys/get", "invalid_token"),
     ("bad-request-category", '{"status":"error","message":"Unable to process JSON","correlationId":'
      '"5d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c0d","category":"BAD_REQUEST"}', "validation"),
 ]
