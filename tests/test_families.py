@@ -506,6 +506,8 @@ CLI_AND_CONNECTOR_FAMILIES = [
      "other_hubspot"),
     ("cli-design-manager-fetch", "Failed fetch of folder \"@hubspot/growth\" to \"./growth\" from the Design Manager",
      "other_hubspot"),
+    ("cli-request-account-description", "hs project upload\n✖ Failed to upload project\n[ERROR] The request for "
+     "'project upload' in account marketing-prod [STANDARD] (7734120) was forbidden.", "missing_scopes"),
     ("cli-request-failed", "[ERROR] The request for 'crm/v3/objects/contacts' in account 4421 failed.", "other_hubspot"),
     ("cli-sandbox-limit", "[ERROR] acme-prod [STANDARD] (1188) reached the limit of 2 standard sandboxes.",
      "other_hubspot"),
