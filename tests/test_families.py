@@ -682,3 +682,24 @@ FIXED_SENTENCES = [
 @pytest.mark.parametrize(("text", "kind"), FIXED_SENTENCES)
 def test_fixed_sentences_with_other_values(text: str, kind: str) -> None:
     assert diagnose(text).kind == kind
+
+
+# Connector and CLI wordings wrapped in a person's words: answered when someone says they got it,
+# silent when the same words are a question or an aside.
+WRAPPED_IN_CHAT = [
+    ("our posthog import says 'Your HubSpot credentials are no longer authorized' — do I just reconnect?",
+     {"invalid_token", "refresh_token_error", "expired_token"}),
+    ('we keep getting "Your HubSpot connection is invalid or expired" in the sync tool every monday',
+     {"refresh_token_error", "invalid_token", "expired_token"}),
+    ("I'm getting 'the HubSpot credentials don't have permission to access this data' when importing tickets",
+     {"missing_scopes", "user_permission"}),
+    ("the CLI says The OAuth2 access token could not be found for accountId 4455, what did I break?",
+     {"invalid_token"}),
+    ("does the HubSpot connection get invalid or expired when the admin leaves?", {"not_hubspot"}),
+    ("we keep the HubSpot credentials in vault, I'm getting them for you now", {"not_hubspot"}),
+]
+
+
+@pytest.mark.parametrize(("text", "kinds"), WRAPPED_IN_CHAT)
+def test_family_wordings_wrapped_in_chat(text: str, kinds: set[str]) -> None:
+    assert diagnose(text).kind in kinds
