@@ -703,3 +703,19 @@ WRAPPED_IN_CHAT = [
 @pytest.mark.parametrize(("text", "kinds"), WRAPPED_IN_CHAT)
 def test_family_wordings_wrapped_in_chat(text: str, kinds: set[str]) -> None:
     assert diagnose(text).kind in kinds
+
+
+# HubSpot's OAuth v3 endpoints (`/oauth/v3/token`, `/oauth/2026-03/token`) answer in RFC 6749's words.
+OAUTH_V3_SHAPES = [
+    ('POST https://api.hubapi.com/oauth/2026-03/token returned 401 {"error":"invalid_client",'
+     '"error_description":"client authentication failed"}', {"oauth_install_error", "refresh_token_error"}),
+    ('HubSpot: {"error":"invalid_scope","error_description":"scope crm.objects.foo.read is not valid"}',
+     {"oauth_install_error"}),
+    ('HubSpot refresh failed: {"error":"unauthorized_client"}', {"refresh_token_error"}),
+    ('Slack oauth.v2.access: {"ok":false,"error":"invalid_client_id"}', {"not_hubspot"}),
+]
+
+
+@pytest.mark.parametrize(("text", "kinds"), OAUTH_V3_SHAPES)
+def test_oauth_v3_rfc_errors(text: str, kinds: set[str]) -> None:
+    assert diagnose(text).kind in kinds
