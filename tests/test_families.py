@@ -700,10 +700,6 @@ WRAPPED_IN_CHAT = [
 ]
 
 
-@pytest.mark.parametrize(("text", "kinds"), WRAPPED_IN_CHAT)
-def test_family_wordings_wrapped_in_chat(text: str, kinds: set[str]) -> None:
-    assert diagnose(text).kind in kinds
-
 
 # HubSpot's OAuth v3 endpoints (`/oauth/v3/token`, `/oauth/2026-03/token`) answer in RFC 6749's words.
 OAUTH_V3_SHAPES = [
@@ -716,6 +712,6 @@ OAUTH_V3_SHAPES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "kinds"), OAUTH_V3_SHAPES)
-def test_oauth_v3_rfc_errors(text: str, kinds: set[str]) -> None:
+@pytest.mark.parametrize(("text", "kinds"), WRAPPED_IN_CHAT + OAUTH_V3_SHAPES)
+def test_wrapped_wordings_and_oauth_v3_errors(text: str, kinds: set[str]) -> None:
     assert diagnose(text).kind in kinds
