@@ -16,6 +16,7 @@ import jinja2
 
 import knowledge.catalog as catalog
 from knowledge.data import PACKAGE_DIR, load_toml
+from knowledge.linre import Pattern
 from knowledge.model import ChecklistItem
 from knowledge.secrets import rotation_advice
 
@@ -113,12 +114,16 @@ def _render_shape(shape: tuple[tuple[str, Any], ...]) -> tuple[str, tuple[Checkl
             obj = catalog.object_for_permission(name) or catalog.object_for_scope(name)
             if obj:
                 break
+    scopes = oauth_scopes(tuple(fields["requires"]))
     context = {
         **fields,
+        "scopes": scopes,
+        "permission_names": scopes != tuple(fields["requires"]),
+        "object_scope": object_scope(obj, tuple(fields["requires"])),
         "obj": obj,
         "label": obj.label if obj else "records",
         "area": obj.permission if obj else "the permission for that tool or object",
-        "recommended": catalog.recommended_scopes(tuple(fields["requires"]), fields["requires_mode"]),
+        "recommended": catalog.recommended_scopes(scopes, fields["requires_mode"]),
         "sensitive": [s for s in fields["requires"] if catalog.is_sensitive_scope(s)],
         "feature_gates": [n for n in fields["requires"] if catalog.is_feature_gate(n)],
         "links": _links(fields["portal_id"], fields["hublet"]),
@@ -129,3 +134,41 @@ def _render_shape(shape: tuple[tuple[str, Any], ...]) -> tuple[str, tuple[Checkl
     if fields["secrets"]:
         checklist += _split(_template("_secrets.j2").render(context))[1]
     return summary, checklist
+
+
+_PERMISSION_SUFFIX = Pattern(r"-(?:read|write|access|base|edit|view|delete)$", where="permission suffix", prefilter=False)
+_WRITE_SUFFIX = Pattern(r"(?:-write|-edit|-delete|\.write)$", where="write suffix", prefilter=False)
+
+
+def is_scope(name: str) -> bool:
+    """Whether a name HubSpot printed is an OAuth scope (vs. an internal user-permission name)."""
+    name = name.strip().lower()
+    if name in load_toml("catalog/permissions.toml")["plain_scopes"]:
+        return True
+    return "." in name and not _PERMISSION_SUFFIX.search(name)
+
+
+def oauth_scopes(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The real scopes behind the names of an error: scopes as printed; a permission name such as
+    `tickets-read` or `companies-write` replaced by its object's read or write scope (`tickets`,
+    `crm.objects.companies.write`); names with no known scope dropped, never passed on as scopes."""
+    found: list[str] = []
+    for name in names:
+        if is_scope(name):
+            found.append(name)
+            continue
+        obj = catalog.object_for_permission(name)
+        if obj:
+            scope = object_scope(obj, (name,))
+            if scope:
+                found.append(scope)
+    return tuple(dict.fromkeys(found))
+
+
+def object_scope(obj: catalog.HubSpotObject | None, names: tuple[str, ...]) -> str | None:
+    """The object's write scope when the error asks for writing (`-write`, `-edit`), else its read scope."""
+    if obj is None:
+        return None
+    wants_write = any(_WRITE_SUFFIX.search(n.strip()) for n in names)
+    pool = (obj.write_scopes or obj.read_scopes) if wants_write else (obj.read_scopes or obj.write_scopes)
+    return pool[0] if pool else None

@@ -12,7 +12,7 @@ from knowledge.checklist import render
 from knowledge.linre import Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
-from knowledge.rules import Evidence, Rule, admitted, candidates, rules, signals, weigh
+from knowledge.rules import Rule, admitted, candidates, rules, signals, weigh
 from knowledge.secrets import find_secrets
 
 #: Only the first 64 KB of a paste is read: HubSpot error bodies are far smaller, and the cap
@@ -83,13 +83,11 @@ def explain(text: str) -> list[str]:
 
 def _first_rule(flat: Text, lines: str, status: int | None) -> tuple[Rule, int] | None:
     """The highest-priority rule that fires and is admitted, with the byte offset it matched."""
-    evidence: Evidence | None = None
+    evidence = weigh(flat, lines)  # lazy: a fact is read only when a rule asks for it
     for rule in candidates(flat):
         if not rule.fires(flat, status):
             continue
-        if rule.evidence != "signature" and evidence is None:
-            evidence = weigh(flat, lines)
-        if admitted(rule, evidence):  # type: ignore[arg-type]
+        if admitted(rule, evidence):  # signature rules too: text about an error is vetoed
             return rule, rule.where(flat)
     return None
 
@@ -120,7 +118,7 @@ def _diagnosis(rule: Rule, flat: Text, whole: Text, status: int | None) -> Diagn
         "portal_id": extract.portal_id(flat),
         "requires": requires,
         "requires_mode": mode,
-        "status": status or rule.status,
+        "status": status,  # only what the paste shows: an implied status would be invented
         "category": extract.category(flat),
         "correlation_id": extract.correlation_id(flat),
         "hublet": extract.hublet(flat),
@@ -139,7 +137,7 @@ def _diagnosis(rule: Rule, flat: Text, whole: Text, status: int | None) -> Diagn
 
 
 #: kinds whose checklist depends on who made the call; others skip the detection
-_KINDS_NAMING_IDENTITY = frozenset({"user_permission", "invalid_token"})
+_KINDS_NAMING_IDENTITY = frozenset({"user_permission", "invalid_token", "missing_scopes", "other_hubspot"})
 
 
 def _identity(text: Text) -> str | None:

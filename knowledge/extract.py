@@ -100,6 +100,11 @@ _STATUS = [
     Pattern(r"\bHTTP (\d{3})\b"),
     Pattern(r"\b(\d{3}) - \{"),
     Pattern(r"\bStatusCodeError: (\d{3})\b"),
+    Pattern(r"\b(\d{3}): ?\{"),
+    Pattern(r"\bstatus: ?code: ?(\d{3})\b"),  # YAML request recordings (VCR cassettes)
+    Pattern(r"\(status(?: code)?:? ?(\d{3})\)"),
+    Pattern(r"\b(\d{3}) Bad (?:Server )?Gateway\b"),
+    Pattern(r"""\bstatusCode["\w\\:]{0,60}\]=>\s{0,20}int\((\d{3})\)"""),  # PHP var_dump of a response
 ]
 _REASON_STATUS = {"forbidden": 403, "unauthorized": 401, "unauthorised": 401, "too many requests": 429}
 _REASON_ONLY = Pattern(r"(?:^|[\s:.(])(Forbidden|Unauthorized|Too Many Requests)\b", ignore_case=False)

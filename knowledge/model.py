@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from knowledge.secrets import redact
 
 #: The closed vocabulary of kinds (DESIGN §2). Order is the order the README explains them in.
 KINDS: tuple[str, ...] = (
@@ -33,6 +35,23 @@ class ChecklistItem:
         return {"title": self.title, "detail": self.detail}
 
 
+#: Strings known to hold no secret: a checklist rendered for one diagnosis shape recurs all day,
+#: so its text is scanned once. Only clean strings are kept (never a pasted secret); bounded.
+_CLEAN: set[str] = set()
+_CLEAN_MAX = 8192
+
+
+def _is_clean(value: str) -> bool:
+    if value in _CLEAN:
+        return True
+    if redact(value) != value:
+        return False
+    if len(_CLEAN) >= _CLEAN_MAX:
+        _CLEAN.clear()
+    _CLEAN.add(value)
+    return True
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """What a paste means. Field names and order follow the JSON contract of DESIGN §2."""
@@ -52,6 +71,28 @@ class Diagnosis:
     checklist: tuple[ChecklistItem, ...] = ()
     #: Which rule decided the kind; for logs, tests and `--explain`, not part of the JSON contract.
     rule_id: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        """Every value shown or stored passes through redaction here, where any Diagnosis is
+        built: a token inside a name list, an id or a rendered checklist can never leave."""
+        values = [getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), str)]
+        values += [*self.requires, *(i.title for i in self.checklist), *(i.detail for i in self.checklist)]
+        if all(_is_clean(v) for v in values if v):  # most diagnoses carry no secret
+            return
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("kind", "rule_id", "secrets", "requires_mode"):
+                continue
+            if isinstance(value, str):
+                clean = redact(value)
+            elif f.name == "requires":
+                clean = tuple(redact(name) for name in value)
+            elif f.name == "checklist":
+                clean = tuple(ChecklistItem(redact(i.title), redact(i.detail)) for i in value)
+            else:
+                continue
+            if clean != value:
+                object.__setattr__(self, f.name, clean)
 
     @property
     def is_hubspot(self) -> bool:

@@ -59,6 +59,11 @@ class Signals:
     #: multi-line: read on the normalised text with its line breaks
     changelog_cues: AnyOf
     error_evidence: Pattern
+    #: text about an error rather than an error (see signals.toml): multi-line ones read `lines`
+    code_lines: Pattern
+    output_cues: Pattern
+    discussion: AnyOf
+    person_reports: AnyOf
     #: who made the call (private app, personal access key, …), in the order they are checked
     identities: tuple[tuple[str, AnyOf], ...]
     #: name -> lower-case phrases: details that pick checklist items
@@ -145,6 +150,12 @@ def signals() -> Signals:
             compile_all(data["changelog_cues"], multiline=True, where=f"{where} changelog_cues", prefilter=False)
         ),
         error_evidence=Pattern(data["error_evidence"], where=f"{where} error_evidence"),
+        code_lines=Pattern(data["code_lines"], multiline=True, where=f"{where} code_lines", prefilter=False),
+        output_cues=Pattern(data["output_cues"], multiline=True, where=f"{where} output_cues", prefilter=False),
+        discussion=AnyOf(
+            compile_all(data["discussion_cues"], multiline=True, where=f"{where} discussion_cues", prefilter=False)
+        ),
+        person_reports=AnyOf(compile_all(data["person_reports"], where=f"{where} person_reports")),
         identities=tuple(
             (name, AnyOf(compile_all(patterns, where=f"{where} identities.{name}")))
             for name, patterns in data["identities"].items()
@@ -175,6 +186,8 @@ class Evidence:
                 self._facts[name] = s.changelog_cues.search(Text(self._lines, prefilter=False))
             elif name == "error":
                 self._facts[name] = s.error_evidence.search(self._text) is not None
+            elif name == "about":
+                self._facts[name] = about_an_error(self._text, self._lines)
             else:
                 self._facts[name] = getattr(s, name).search(self._text)
         return self._facts[name]
@@ -184,6 +197,22 @@ class Evidence:
     reported = property(lambda self: self._fact("report_cues"))
     changelog = property(lambda self: self._fact("changelog"))
     error = property(lambda self: self._fact("error"))
+    #: code, a diff or prose quoting an error, and nobody saying they got it
+    about = property(lambda self: self._fact("about"))
+
+
+def about_an_error(text: Text, lines: str) -> bool:
+    """Code, a diff or prose quoting an error, with nobody saying they got it (signals.toml)."""
+    s = signals()
+    if s.person_reports.search(text):
+        return False
+    lined = Text(lines, prefilter=False)
+    if s.discussion.search(lined):
+        return True
+    code = s.code_lines.search(lined)
+    if code is None or s.code_lines.search(lined, code.byte_span()[1]) is None:
+        return False
+    return s.output_cues.search(lined) is None
 
 
 def weigh(text: Text, lines: str) -> Evidence:
@@ -193,6 +222,8 @@ def weigh(text: Text, lines: str) -> Evidence:
 
 def admitted(rule: Rule, evidence: Evidence) -> bool:
     """Whether a rule that matched counts, given how much the text shows it is a HubSpot error."""
+    if evidence.about:
+        return False
     if rule.evidence == "signature":
         return True
     if rule.evidence == "context":

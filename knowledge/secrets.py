@@ -60,8 +60,11 @@ def secret_patterns() -> tuple[SecretPattern, ...]:
     )
 
 
-#: One cheap gate: if none of these is present, no pattern can match.
-_GATE = Pattern("pat-|token|hapikey|bearer|xox|xapp-|secret|key", where="secrets gate", prefilter=False)
+#: One cheap gate: if none of these is present, no pattern can match (the last branch is a bare
+#: OAuth access token: a long base64url run starting with C).
+_GATE = Pattern(
+    r"pat-|token|hapikey|bearer|xox|xapp-|secret|key|\bc[a-z0-9][a-z0-9_-]{78}", where="secrets gate", prefilter=False
+)
 
 
 def find_secrets(text: str | Text) -> tuple[str, ...]:
@@ -75,7 +78,8 @@ def find_secrets(text: str | Text) -> tuple[str, ...]:
         possible = list(patterns)
     else:
         return ()
-    return tuple(p.kind for p in possible if next(p.finditer(text), None) is not None)
+    # several patterns can share a kind: each kind once
+    return tuple(dict.fromkeys(p.kind for p in possible if next(p.finditer(text), None) is not None))
 
 
 def rotation_advice(kinds: tuple[str, ...]) -> tuple[str, ...]:

@@ -72,7 +72,7 @@ def implies_literal(pattern: str, accepts) -> bool:
         # `hub(?:spot| spot)`, so a branch is judged together with the run it continues.
         run: list[str] = list(prefix)
         for op, av in [*items, (None, None)]:
-            if op is C.LITERAL and av < 128:
+            if op is C.LITERAL:  # any script: the RE2 gate folds case in every script
                 run.append(chr(av).lower())
                 continue
             if run and accepts("".join(run)):
