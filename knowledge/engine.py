@@ -7,13 +7,15 @@ then are the fields extracted and the checklist rendered.
 
 from __future__ import annotations
 
+from functools import cache
+
 import knowledge.extract as extract
 from knowledge.checklist import render
 from knowledge.linre import Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
 from knowledge.rules import Rule, admitted, candidates, rules, signals, weigh
-from knowledge.secrets import find_secrets
+from knowledge.secrets import find_secrets, secret_patterns
 
 #: Only the first 64 KB of a paste is read: HubSpot error bodies are far smaller, and the cap
 #: bounds the time any input can take.
@@ -58,10 +60,15 @@ def _gate(raw: Text) -> tuple[str, Text] | None:
     gate = signals().gate
     passed = gate.search(raw) is not None
     plain = raw.ascii and "  " not in raw.text and " " in raw.text
-    if not passed and plain and not any(char in raw.text for char in _MAY_NORMALISE):
+    plain = plain and not any(char in raw.text for char in _MAY_NORMALISE)
+    if not passed and plain:
         return None
-    lines = normalize(raw.text)
-    flat = Text(flatten(lines))
+    if plain:  # normalising changes nothing, and flattening only drops spaces at the ends
+        lines = raw.text
+        flat = Text(lines.strip(" ")) if lines[0] == " " or lines[-1] == " " else raw.prefiltered()
+    else:
+        lines = normalize(raw.text)
+        flat = Text(flatten(lines))
     if passed or gate.search(flat) is not None:
         return lines, flat
     return None
@@ -84,7 +91,7 @@ def explain(text: str) -> list[str]:
 def _first_rule(flat: Text, lines: str, status: int | None) -> tuple[Rule, int] | None:
     """The highest-priority rule that fires and is admitted, with the byte offset it matched."""
     evidence = weigh(flat, lines)  # lazy: a fact is read only when a rule asks for it
-    for rule in candidates(flat):
+    for rule in candidates(flat, status):
         if not rule.fires(flat, status):
             continue
         if admitted(rule, evidence):  # signature rules too: text about an error is vetoed
@@ -100,10 +107,18 @@ _NOT_HUBSPOT = Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY)
 
 
 def _not_hubspot(text: Text) -> Diagnosis:
+    if text.prefilter and _secret_places().isdisjoint(text.hits()):
+        return _NOT_HUBSPOT  # the shared Set already says no secret pattern can match
     secrets = find_secrets(text)
     if not secrets:
         return _NOT_HUBSPOT
     return Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY, secrets=secrets)
+
+
+@cache
+def _secret_places() -> frozenset[int]:
+    """Places in SHARED of the secret patterns."""
+    return frozenset(p.regex.index for p in secret_patterns() if p.regex.index is not None)
 
 
 def _diagnosis(rule: Rule, flat: Text, whole: Text, status: int | None) -> Diagnosis:

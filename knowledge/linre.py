@@ -63,14 +63,29 @@ _SPACE_RANGES = _ranges([c for c in range(0x3001) if chr(c).isspace()])
 def translate(pattern: str) -> tuple[str, str]:
     """(RE2 source, relaxed source for the shared Set). Only `\\s`/`\\S` and large repetition
     bounds are rewritten; everything else is passed to RE2, which rejects what it cannot run."""
+    exact, relaxed, _pieces = _translate(pattern)
+    return exact, relaxed
+
+
+def _translate(pattern: str) -> tuple[str, str, tuple[str, ...]]:
+    """`translate`, and the pieces the shared Set holds for the pattern: a pattern can match only
+    if every piece does (see `_cut`)."""
     exact: list[str] = []
     relaxed: list[str] = []
     in_class = False
     index = 0
+    depth = 0
+    #: where in `relaxed` the last whole item at depth 0 starts, whether it is `.` or `[^…]`
+    atom, broad = 0, False
+    opened: list[int] = []
+    alternation = bare_flags = False
+    #: (start, end) in `relaxed` of each `.`/`[^…]` repeated without a small bound, at depth 0
+    cuts: list[tuple[int, int]] = []
     while index < len(pattern):
         char = pattern[index]
         piece = char
         loose = None
+        here = len(relaxed)
         if char == "\\" and index + 1 < len(pattern):
             escaped = pattern[index + 1]
             piece = char + escaped
@@ -82,6 +97,8 @@ def translate(pattern: str) -> tuple[str, str]:
                 # Python's \b sees é as a letter, RE2's does not: `é\b` would never match.
                 raise PatternError(f"\\b next to a letter beyond ASCII in {pattern!r}: RE2's \\b is ASCII-only")
             index += 2
+            if not in_class:
+                atom, broad = here, False
         elif in_class:
             in_class = char != "]"
             index += 1
@@ -90,6 +107,7 @@ def translate(pattern: str) -> tuple[str, str]:
             end = index + 1 + pattern.startswith("^", index + 1)
             end += pattern.startswith("]", end)
             piece = pattern[index:end]
+            atom, broad = here, _broad_class(pattern, index)
             index = end
         elif char == "{":
             end = pattern.find("}", index)
@@ -99,12 +117,58 @@ def translate(pattern: str) -> tuple[str, str]:
                 piece = pattern[index : end + 1]
                 if (high and int(high) >= HEAVY_BOUND) or int(low) >= HEAVY_BOUND:
                     loose = "*"
+                    if broad and depth == 0:
+                        cuts.append((atom, here + 1))
             index += len(piece)
         else:
             index += 1
+            if char == "(":
+                opened.append(here)
+                depth += 1
+                flags = pattern[index + 1 : pattern.find(")", index)]
+                if pattern.startswith("?", index) and flags.replace("-", "").isalpha():
+                    bare_flags = True  # `(?i)`: flags for the rest, which a piece would lose
+            elif char == ")" and opened:
+                depth -= 1
+                atom, broad = opened.pop(), False
+            elif char in "*+" and broad and depth == 0:
+                cuts.append((atom, here + 1))
+            elif char == "?" and cuts and cuts[-1][1] == here:
+                cuts[-1] = (cuts[-1][0], here + 1)  # a lazy quantifier's `?`
+            elif char == "|" and depth == 0:
+                alternation = True
+            elif char not in "*+?":
+                atom, broad = here, char == "."
         exact.append(piece)
         relaxed.append(piece if loose is None else loose)
-    return "".join(exact), "".join(relaxed)
+    loose_source = "".join(relaxed)
+    if not cuts or alternation or bare_flags:
+        return "".join(exact), loose_source, (loose_source,)
+    return "".join(exact), loose_source, _cut(relaxed, cuts) or (loose_source,)
+
+
+def _broad_class(pattern: str, index: int) -> bool:
+    """Whether the class opening at `index` takes in most of a sentence: `[^…]`, or one with
+    spaces or word characters (`[\\w ]`), so that a run of it lasts."""
+    end = index + 2
+    while end < len(pattern) and pattern[end] != "]":
+        end += 2 if pattern[end] == "\\" else 1
+    body = pattern[index + 1 : end]
+    return body.startswith("^") or " " in body or "\\w" in body or "\\s" in body
+
+
+def _cut(relaxed: list[str], cuts: list[tuple[int, int]]) -> tuple[str, ...]:
+    """The parts of a pattern between its `.`/`[^…]` runs of any length, at depth 0 and with no
+    top-level `|`. If the pattern matches, each part matches where it sits in that match, so
+    "every part matches" is a superset the Set can check. The runs themselves are left out:
+    relaxed to `.*`, a run keeps a thread alive to the end of the text, and the Set's automaton
+    then needs a state for every combination of such threads, which made it slow on chat."""
+    parts, done = [], 0
+    for start, end in cuts:
+        parts.append("".join(relaxed[done:start]))
+        done = end
+    parts.append("".join(relaxed[done:]))
+    return tuple(part for part in parts if part)
 
 
 def _beyond_ascii_word(pattern: str, index: int) -> bool:
@@ -116,15 +180,19 @@ class PatternSet:
     """Every pattern, matched at once: which of them can match a text (see module docstring)."""
 
     def __init__(self) -> None:
-        self._sources: list[bytes] = []
+        #: each pattern's pieces (`_cut`), all of which match where the pattern does
+        self._sources: list[tuple[bytes, ...]] = []
         self._set: _re2.Set | None = None
+        #: the pattern each entry of the Set belongs to; the entries of patterns in several pieces
+        self._owners: tuple[int, ...] = ()
+        self._pieces: dict[int, frozenset[int]] = {}
         self._lock = threading.Lock()
         #: bumped on every add, so a Text's cached answer from an older Set is recomputed
         self.version = 0
 
-    def add(self, source: str) -> int:
+    def add(self, *pieces: str) -> int:
         with self._lock:
-            self._sources.append(source.encode())
+            self._sources.append(tuple(piece.encode() for piece in pieces))
             self._set = None
             self.version += 1
             return len(self._sources) - 1
@@ -135,16 +203,28 @@ class PatternSet:
                 # A Set never gives up on a slow automaton; the generous memory keeps it from
                 # ever running out of room for one state on adversarial text.
                 compiled = _re2.Set(_UNANCHORED, _options(64 << 20))
-                for source in self._sources:
-                    if compiled.Add(source) < 0:
-                        raise PatternError(f"RE2 cannot add {source!r} to the shared set")
+                owners: list[int] = []
+                self._pieces = {}
+                for index, pieces in enumerate(self._sources):
+                    for piece in pieces:
+                        if compiled.Add(piece) < 0:
+                            raise PatternError(f"RE2 cannot add {piece!r} to the shared set")
+                    if len(pieces) > 1:
+                        self._pieces[index] = frozenset(range(len(owners), len(owners) + len(pieces)))
+                    owners += [index] * len(pieces)
                 if not compiled.Compile():
                     raise PatternError("RE2 cannot compile the shared set of patterns")
+                self._owners = tuple(owners)
                 self._set = compiled
             return self._set
 
     def matches(self, data: bytes) -> frozenset[int]:
-        return frozenset(self._compiled().Match(data))
+        entries = self._compiled().Match(data)
+        found = frozenset(map(self._owners.__getitem__, entries))
+        if self._pieces.keys().isdisjoint(found):  # iterates the smaller of the two
+            return found
+        matched = frozenset(entries)  # a pattern in pieces counts only if all of them matched
+        return frozenset(index for index in found if index not in self._pieces or self._pieces[index] <= matched)
 
     def __len__(self) -> int:
         return len(self._sources)
@@ -175,6 +255,13 @@ class Text:
             self._version = SHARED.version
             self._hits = SHARED.matches(self.data)
         return self._hits
+
+    def prefiltered(self) -> Text:
+        """The same text, pre-checked by the shared Set, without encoding it again."""
+        other = Text.__new__(Text)
+        other.text, other.data, other.ascii = self.text, self.data, self.ascii
+        other.prefilter, other._hits, other._version = True, frozenset(), -1
+        return other
 
     def chars(self, byte_offset: int) -> int:
         """The character offset of a byte offset."""
@@ -229,7 +316,7 @@ class Pattern:
         flags = ("i" if ignore_case else "") + ("m" if multiline else "")
         name = f"{where}: " if where else ""
         try:
-            exact, relaxed = translate(pattern)
+            exact, relaxed, pieces = _translate(pattern)
         except PatternError as error:
             raise PatternError(f"{name}{error}") from None
         prefix = f"(?{flags})" if flags else ""
@@ -239,7 +326,7 @@ class Pattern:
             raise PatternError(f"{name}RE2 cannot compile {pattern!r}: {self._regex.error().decode()}")
         self.heavy = relaxed != exact
         #: this pattern's place in SHARED (None: not pre-checked)
-        self.index = SHARED.add(prefix + relaxed) if prefilter else None
+        self.index = SHARED.add(*(prefix + piece for piece in pieces)) if prefilter else None
         self.groupindex = {name.decode(): index for name, index in self._regex.NamedCapturingGroups()}
 
     def _spans(self, text: Text, pos: int = 0, anchor=_UNANCHORED) -> list[tuple[int, int]] | None:
