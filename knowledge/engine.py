@@ -8,10 +8,11 @@ then are the fields extracted and the checklist rendered.
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
 import knowledge.extract as extract
 from knowledge.checklist import render
-from knowledge.linre import Text
+from knowledge.linre import SHARED, Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
 from knowledge.rules import Rule, admitted, candidates, rules, signals, weigh
@@ -33,7 +34,7 @@ def diagnose(text: str) -> Diagnosis:
     if gated is None:
         return _not_hubspot(raw)
     lines, flat = gated
-    status = extract.status(flat)
+    status = extract.status(flat) if not flat.prefilter or _places().status & flat.hits() else None
     found = _first_rule(flat, lines, status)
     # Secrets are looked for on the one-line text: whitespace runs are all a secret pattern's
     # `\s*`/`\s+` can meet, so it finds the same kinds there as on the lines, in one Set pass.
@@ -107,7 +108,7 @@ _NOT_HUBSPOT = Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY)
 
 
 def _not_hubspot(text: Text) -> Diagnosis:
-    if text.prefilter and _secret_places().isdisjoint(text.hits()):
+    if text.prefilter and _places().secrets.isdisjoint(text.hits()):
         return _NOT_HUBSPOT  # the shared Set already says no secret pattern can match
     secrets = find_secrets(text)
     if not secrets:
@@ -115,10 +116,23 @@ def _not_hubspot(text: Text) -> Diagnosis:
     return Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY, secrets=secrets)
 
 
+class _Places(NamedTuple):
+    """Places in SHARED of the patterns `extract.status` and `find_secrets` read, or every place
+    when one of them is not in the Set (its absence from the hits would then say nothing)."""
+
+    status: frozenset[int]
+    secrets: frozenset[int]
+
+
 @cache
-def _secret_places() -> frozenset[int]:
-    """Places in SHARED of the secret patterns."""
-    return frozenset(p.regex.index for p in secret_patterns() if p.regex.index is not None)
+def _places() -> _Places:
+    every = frozenset(range(len(SHARED)))
+    status = [p.index for p in extract._ANY_STATUS.patterns]  # what extract.status() reads
+    secrets = [p.regex.index for p in secret_patterns()]
+    return _Places(
+        every if None in status else frozenset(status),  # type: ignore[arg-type]
+        every if None in secrets else frozenset(secrets),  # type: ignore[arg-type]
+    )
 
 
 def _diagnosis(rule: Rule, flat: Text, whole: Text, status: int | None) -> Diagnosis:
