@@ -13,7 +13,8 @@ Two things keep ~300 patterns fast on one paste:
 2. Every pattern is also added to one `re2.Set`, which tells in a single pass over the text which
    patterns can match at all; only those are run. Large bounded repetitions (`.{0,600}`) would
    make the Set's automaton explode, so the Set holds them relaxed to `*`: a superset, which the
-   pattern itself then confirms.
+   pattern itself then confirms. A run of `.` or of a broad class at the top level of a pattern
+   is left out altogether: the Set holds the parts around it, which must all match (`_cut`).
 
 Patterns are written in Python's syntax as far as RE2 shares it (see rules/README.md). `\\s` keeps
 Python's meaning (Unicode whitespace); `\\b`, `\\w` and `\\d` are ASCII in RE2.
