@@ -183,10 +183,9 @@ class PatternSet:
     def __init__(self) -> None:
         #: each pattern's pieces (`_cut`), all of which match where the pattern does
         self._sources: list[tuple[bytes, ...]] = []
-        self._set: _re2.Set | None = None
-        #: the pattern each entry of the Set belongs to; the entries of patterns in several pieces
-        self._owners: tuple[int, ...] = ()
-        self._pieces: dict[int, frozenset[int]] = {}
+        #: the Set; the pattern each of its entries belongs to; the entries of each pattern
+        #: made of several pieces (one tuple, so a reader never sees parts of two versions)
+        self._set: tuple[_re2.Set, tuple[int, ...], dict[int, frozenset[int]]] | None = None
         self._lock = threading.Lock()
         #: bumped on every add, so a Text's cached answer from an older Set is recomputed
         self.version = 0
@@ -198,34 +197,34 @@ class PatternSet:
             self.version += 1
             return len(self._sources) - 1
 
-    def _compiled(self) -> _re2.Set:
+    def _compiled(self) -> tuple[_re2.Set, tuple[int, ...], dict[int, frozenset[int]]]:
         with self._lock:
             if self._set is None:
                 # A Set never gives up on a slow automaton; the generous memory keeps it from
                 # ever running out of room for one state on adversarial text.
                 compiled = _re2.Set(_UNANCHORED, _options(64 << 20))
                 owners: list[int] = []
-                self._pieces = {}
+                several: dict[int, frozenset[int]] = {}
                 for index, pieces in enumerate(self._sources):
                     for piece in pieces:
                         if compiled.Add(piece) < 0:
                             raise PatternError(f"RE2 cannot add {piece!r} to the shared set")
                     if len(pieces) > 1:
-                        self._pieces[index] = frozenset(range(len(owners), len(owners) + len(pieces)))
+                        several[index] = frozenset(range(len(owners), len(owners) + len(pieces)))
                     owners += [index] * len(pieces)
                 if not compiled.Compile():
                     raise PatternError("RE2 cannot compile the shared set of patterns")
-                self._owners = tuple(owners)
-                self._set = compiled
+                self._set = (compiled, tuple(owners), several)
             return self._set
 
     def matches(self, data: bytes) -> frozenset[int]:
-        entries = self._compiled().Match(data)
-        found = frozenset(map(self._owners.__getitem__, entries))
-        if self._pieces.keys().isdisjoint(found):  # iterates the smaller of the two
+        compiled, owners, several = self._compiled()
+        entries = compiled.Match(data)
+        found = frozenset(map(owners.__getitem__, entries))
+        if several.keys().isdisjoint(found):  # iterates the smaller of the two
             return found
         matched = frozenset(entries)  # a pattern in pieces counts only if all of them matched
-        return frozenset(index for index in found if index not in self._pieces or self._pieces[index] <= matched)
+        return frozenset(index for index in found if index not in several or several[index] <= matched)
 
     def __len__(self) -> int:
         return len(self._sources)
