@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import knowledge.extract as extract
 from knowledge.checklist import render
-from knowledge.linre import SHARED, Text
+from knowledge.linre import Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
 from knowledge.rules import Rule, admitted, candidates, rules, signals, weigh
@@ -34,7 +34,7 @@ def diagnose(text: str) -> Diagnosis:
     if gated is None:
         return _not_hubspot(raw)
     lines, flat = gated
-    status = extract.status(flat) if not flat.prefilter or _places().status & flat.hits() else None
+    status = extract.status(flat) if _may_match(flat, _places().status) else None
     found = _first_rule(flat, lines, status)
     # Secrets are looked for on the one-line text: whitespace runs are all a secret pattern's
     # `\s*`/`\s+` can meet, so it finds the same kinds there as on the lines, in one Set pass.
@@ -108,8 +108,8 @@ _NOT_HUBSPOT = Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY)
 
 
 def _not_hubspot(text: Text) -> Diagnosis:
-    if text.prefilter and _places().secrets.isdisjoint(text.hits()):
-        return _NOT_HUBSPOT  # the shared Set already says no secret pattern can match
+    if not _may_match(text, _places().secrets):
+        return _NOT_HUBSPOT
     secrets = find_secrets(text)
     if not secrets:
         return _NOT_HUBSPOT
@@ -117,22 +117,26 @@ def _not_hubspot(text: Text) -> Diagnosis:
 
 
 class _Places(NamedTuple):
-    """Places in SHARED of the patterns `extract.status` and `find_secrets` read, or every place
-    when one of them is not in the Set (its absence from the hits would then say nothing)."""
+    """Places in SHARED of the patterns `extract.status` and `find_secrets` read; None when one
+    of them is not in the Set, so that the Set's answer cannot rule them out."""
 
-    status: frozenset[int]
-    secrets: frozenset[int]
+    status: frozenset[int] | None
+    secrets: frozenset[int] | None
 
 
 @cache
 def _places() -> _Places:
-    every = frozenset(range(len(SHARED)))
     status = [p.index for p in extract._ANY_STATUS.patterns]  # what extract.status() reads
     secrets = [p.regex.index for p in secret_patterns()]
     return _Places(
-        every if None in status else frozenset(status),  # type: ignore[arg-type]
-        every if None in secrets else frozenset(secrets),  # type: ignore[arg-type]
+        None if None in status else frozenset(status),  # type: ignore[arg-type]
+        None if None in secrets else frozenset(secrets),  # type: ignore[arg-type]
     )
+
+
+def _may_match(text: Text, places: frozenset[int] | None) -> bool:
+    """False only when the shared Set says none of these patterns can match `text`."""
+    return not text.prefilter or places is None or not places.isdisjoint(text.hits())
 
 
 def _diagnosis(rule: Rule, flat: Text, whole: Text, status: int | None) -> Diagnosis:
