@@ -7,13 +7,16 @@ then are the fields extracted and the checklist rendered.
 
 from __future__ import annotations
 
+from functools import cache
+from typing import NamedTuple
+
 import knowledge.extract as extract
 from knowledge.checklist import render
 from knowledge.linre import Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
 from knowledge.rules import Rule, admitted, candidates, rules, signals, weigh
-from knowledge.secrets import find_secrets
+from knowledge.secrets import find_secrets, secret_patterns
 
 #: Only the first 64 KB of a paste is read: HubSpot error bodies are far smaller, and the cap
 #: bounds the time any input can take.
@@ -31,7 +34,7 @@ def diagnose(text: str) -> Diagnosis:
     if gated is None:
         return _not_hubspot(raw)
     lines, flat = gated
-    status = extract.status(flat)
+    status = extract.status(flat) if _may_match(flat, _places().status) else None
     found = _first_rule(flat, lines, status)
     # Secrets are looked for on the one-line text: whitespace runs are all a secret pattern's
     # `\s*`/`\s+` can meet, so it finds the same kinds there as on the lines, in one Set pass.
@@ -58,10 +61,15 @@ def _gate(raw: Text) -> tuple[str, Text] | None:
     gate = signals().gate
     passed = gate.search(raw) is not None
     plain = raw.ascii and "  " not in raw.text and " " in raw.text
-    if not passed and plain and not any(char in raw.text for char in _MAY_NORMALISE):
+    plain = plain and not any(char in raw.text for char in _MAY_NORMALISE)
+    if not passed and plain:
         return None
-    lines = normalize(raw.text)
-    flat = Text(flatten(lines))
+    if plain:  # normalising changes nothing, and flattening only drops spaces at the ends
+        lines = raw.text
+        flat = Text(lines.strip(" ")) if lines[0] == " " or lines[-1] == " " else raw.prefiltered()
+    else:
+        lines = normalize(raw.text)
+        flat = Text(flatten(lines))
     if passed or gate.search(flat) is not None:
         return lines, flat
     return None
@@ -84,7 +92,7 @@ def explain(text: str) -> list[str]:
 def _first_rule(flat: Text, lines: str, status: int | None) -> tuple[Rule, int] | None:
     """The highest-priority rule that fires and is admitted, with the byte offset it matched."""
     evidence = weigh(flat, lines)  # lazy: a fact is read only when a rule asks for it
-    for rule in candidates(flat):
+    for rule in candidates(flat, status):
         if not rule.fires(flat, status):
             continue
         if admitted(rule, evidence):  # signature rules too: text about an error is vetoed
@@ -100,10 +108,35 @@ _NOT_HUBSPOT = Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY)
 
 
 def _not_hubspot(text: Text) -> Diagnosis:
+    if not _may_match(text, _places().secrets):
+        return _NOT_HUBSPOT
     secrets = find_secrets(text)
     if not secrets:
         return _NOT_HUBSPOT
     return Diagnosis(kind="not_hubspot", summary=_NOT_HUBSPOT_SUMMARY, secrets=secrets)
+
+
+class _Places(NamedTuple):
+    """Places in SHARED of the patterns `extract.status` and `find_secrets` read; None when one
+    of them is not in the Set, so that the Set's answer cannot rule them out."""
+
+    status: frozenset[int] | None
+    secrets: frozenset[int] | None
+
+
+@cache
+def _places() -> _Places:
+    status = [p.index for p in extract._ANY_STATUS.patterns]  # what extract.status() reads
+    secrets = [p.regex.index for p in secret_patterns()]
+    return _Places(
+        None if None in status else frozenset(status),  # type: ignore[arg-type]
+        None if None in secrets else frozenset(secrets),  # type: ignore[arg-type]
+    )
+
+
+def _may_match(text: Text, places: frozenset[int] | None) -> bool:
+    """False only when the shared Set says none of these patterns can match `text`."""
+    return not text.prefilter or places is None or not places.isdisjoint(text.hits())
 
 
 def _diagnosis(rule: Rule, flat: Text, whole: Text, status: int | None) -> Diagnosis:

@@ -11,13 +11,10 @@ Two things keep ~300 patterns fast on one paste:
 1. A paste is encoded to UTF-8 once (`Text`); google-re2's own wrapper encodes it again on every
    call. Groups are decoded from the bytes; offsets are bytes until someone asks for characters.
 2. Every pattern is also added to one `re2.Set`, which tells in a single pass over the text which
-   patterns can match at all; only those are run. A pattern with a large bounded repetition
-   (`.{0,600}`, any bound >= 10) is "heavy": in the Set it would make the automaton explode, and
-   even relaxed to `.*` it keeps a thread alive to the end of the text, so each new 64 KB text
-   built new states (100+ ms). The Set holds only a literal every match of it contains
-   (`correlationId` for `\\bcorrelationId\\b.{0,600}…`, none if there is no such literal); then
-   the pattern relaxed to `*`, alone (a small automaton), must match; only then does the exact
-   pattern run.
+   patterns can match at all; only those are run. Large bounded repetitions (`.{0,600}`) would
+   make the Set's automaton explode, so the Set holds them relaxed to `*`: a superset, which the
+   pattern itself then confirms. A run of `.` or of a broad class at the top level of a pattern
+   is left out altogether: the Set holds the parts around it, which must all match (`_cut`).
 
 Patterns are written in Python's syntax as far as RE2 shares it (see rules/README.md). `\\s` keeps
 Python's meaning (Unicode whitespace); `\\b`, `\\w` and `\\d` are ASCII in RE2.
@@ -34,7 +31,7 @@ _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
 _ANCHOR_START = _re2.RE2.Anchor.ANCHOR_START
 _ANCHOR_BOTH = _re2.RE2.Anchor.ANCHOR_BOTH
 
-#: A repetition bound from this size up makes a pattern heavy (see module docstring).
+#: Repetition bounds from this size up are relaxed to `*` in the shared Set (see module docstring).
 HEAVY_BOUND = 10
 
 
@@ -65,17 +62,31 @@ _SPACE_RANGES = _ranges([c for c in range(0x3001) if chr(c).isspace()])
 
 
 def translate(pattern: str) -> tuple[str, str]:
-    """(RE2 source, the same with large repetition bounds relaxed to `*`: a superset, and they
-    differ only for a heavy pattern). Only `\\s`/`\\S` are rewritten; everything else is passed to
-    RE2, which rejects what it cannot run."""
+    """(RE2 source, relaxed source for the shared Set). Only `\\s`/`\\S` and large repetition
+    bounds are rewritten; everything else is passed to RE2, which rejects what it cannot run."""
+    exact, relaxed, _pieces = _translate(pattern)
+    return exact, relaxed
+
+
+def _translate(pattern: str) -> tuple[str, str, tuple[str, ...]]:
+    """`translate`, and the pieces the shared Set holds for the pattern: a pattern can match only
+    if every piece does (see `_cut`)."""
     exact: list[str] = []
     relaxed: list[str] = []
     in_class = False
     index = 0
+    depth = 0
+    #: where in `relaxed` the last whole item at depth 0 starts, whether it is `.` or `[^…]`
+    atom, broad = 0, False
+    opened: list[int] = []
+    alternation = bare_flags = False
+    #: (start, end) in `relaxed` of each `.`/`[^…]` repeated without a small bound, at depth 0
+    cuts: list[tuple[int, int]] = []
     while index < len(pattern):
         char = pattern[index]
         piece = char
         loose = None
+        here = len(relaxed)
         if char == "\\" and index + 1 < len(pattern):
             escaped = pattern[index + 1]
             piece = char + escaped
@@ -87,6 +98,8 @@ def translate(pattern: str) -> tuple[str, str]:
                 # Python's \b sees é as a letter, RE2's does not: `é\b` would never match.
                 raise PatternError(f"\\b next to a letter beyond ASCII in {pattern!r}: RE2's \\b is ASCII-only")
             index += 2
+            if not in_class:
+                atom, broad = here, False
         elif in_class:
             in_class = char != "]"
             index += 1
@@ -95,6 +108,7 @@ def translate(pattern: str) -> tuple[str, str]:
             end = index + 1 + pattern.startswith("^", index + 1)
             end += pattern.startswith("]", end)
             piece = pattern[index:end]
+            atom, broad = here, _broad_class(pattern, index)
             index = end
         elif char == "{":
             end = pattern.find("}", index)
@@ -104,12 +118,58 @@ def translate(pattern: str) -> tuple[str, str]:
                 piece = pattern[index : end + 1]
                 if (high and int(high) >= HEAVY_BOUND) or int(low) >= HEAVY_BOUND:
                     loose = "*"
+                    if broad and depth == 0:
+                        cuts.append((atom, here + 1))
             index += len(piece)
         else:
             index += 1
+            if char == "(":
+                opened.append(here)
+                depth += 1
+                flags = pattern[index + 1 : pattern.find(")", index)]
+                if pattern.startswith("?", index) and flags.replace("-", "").isalpha():
+                    bare_flags = True  # `(?i)`: flags for the rest, which a piece would lose
+            elif char == ")" and opened:
+                depth -= 1
+                atom, broad = opened.pop(), False
+            elif char in "*+" and broad and depth == 0:
+                cuts.append((atom, here + 1))
+            elif char == "?" and cuts and cuts[-1][1] == here:
+                cuts[-1] = (cuts[-1][0], here + 1)  # a lazy quantifier's `?`
+            elif char == "|" and depth == 0:
+                alternation = True
+            elif char not in "*+?":
+                atom, broad = here, char == "."
         exact.append(piece)
         relaxed.append(piece if loose is None else loose)
-    return "".join(exact), "".join(relaxed)
+    loose_source = "".join(relaxed)
+    if not cuts or alternation or bare_flags:
+        return "".join(exact), loose_source, (loose_source,)
+    return "".join(exact), loose_source, _cut(relaxed, cuts) or (loose_source,)
+
+
+def _broad_class(pattern: str, index: int) -> bool:
+    """Whether the class opening at `index` takes in most of a sentence: `[^…]`, or one with
+    spaces or word characters (`[\\w ]`), so that a run of it lasts."""
+    end = index + 2
+    while end < len(pattern) and pattern[end] != "]":
+        end += 2 if pattern[end] == "\\" else 1
+    body = pattern[index + 1 : end]
+    return body.startswith("^") or " " in body or "\\w" in body or "\\s" in body
+
+
+def _cut(relaxed: list[str], cuts: list[tuple[int, int]]) -> tuple[str, ...]:
+    """The parts of a pattern between its `.`/`[^…]` runs of any length, at depth 0 and with no
+    top-level `|`. If the pattern matches, each part matches where it sits in that match, so
+    "every part matches" is a superset the Set can check. The runs themselves are left out:
+    relaxed to `.*`, a run keeps a thread alive to the end of the text, and the Set's automaton
+    then needs a state for every combination of such threads, which made it slow on chat."""
+    parts, done = [], 0
+    for start, end in cuts:
+        parts.append("".join(relaxed[done:start]))
+        done = end
+    parts.append("".join(relaxed[done:]))
+    return tuple(part for part in parts if part)
 
 
 def _beyond_ascii_word(pattern: str, index: int) -> bool:
@@ -117,159 +177,59 @@ def _beyond_ascii_word(pattern: str, index: int) -> bool:
     return any(not c.isascii() and c.isalnum() for c in pattern[index - 1 : index] + pattern[index + 2 : index + 3])
 
 
-_SPECIAL = frozenset(".^$*+?{}[]()|\\")
-
-
-def _top_level_branches(pattern: str) -> list[str]:
-    """`a|b(c|d)` -> ["a", "b(c|d)"]: the alternatives of the whole pattern."""
-    branches, start, index = [], 0, 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-        elif char in "([":
-            index = _group_end(pattern, index)
-        elif char == "|":
-            branches.append(pattern[start:index])
-            index = start = index + 1
-        else:
-            index += 1
-    return [*branches, pattern[start:]]
-
-
-def _skip_quantifier(branch: str, index: int) -> int:
-    if branch[index : index + 1] in ("*", "+", "?"):
-        index += 1
-    elif branch[index : index + 1] == "{" and (close := branch.find("}", index)) > 0:
-        index = close + 1
-    return index + (branch[index : index + 1] == "?")  # a lazy quantifier's `?`
-
-
-def _group_end(branch: str, index: int) -> int:
-    """Index just past the group or class opening at `index`."""
-    depth, in_class = 0, False
-    while index < len(branch):
-        char = branch[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            index += 2 if branch.startswith("^]", index + 1) else int(branch.startswith("]", index + 1))
-            if depth == 0:
-                return _group_end_class(branch, index + 1)
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-        index += 1
-    return index
-
-
-def _group_end_class(branch: str, index: int) -> int:
-    while index < len(branch) and branch[index] != "]":
-        index += 2 if branch[index] == "\\" else 1
-    return index + 1
-
-
-def _required_literal(branch: str) -> str:
-    """The longest literal every match of `branch` contains, read outside groups and classes."""
-    runs: list[str] = []
-    run: list[str] = []
-    index = 0
-    while index < len(branch):
-        char = branch[index]
-        if char in "([":
-            runs.append("".join(run))
-            run = []
-            index = _skip_quantifier(branch, _group_end(branch, index))
-            continue
-        if char == "\\" and index + 1 < len(branch) and not branch[index + 1].isalnum():
-            literal, step = branch[index + 1], 2
-        elif char == "\\" or char in _SPECIAL:
-            runs.append("".join(run))
-            run = []
-            index = _skip_quantifier(branch, index + (2 if char == "\\" else 1))
-            continue
-        else:
-            literal, step = char, 1
-        following = branch[index + step : index + step + 1]
-        if following in ("?", "*", "{"):  # optional or repeated: not a fixed part of every match
-            runs.append("".join(run))
-            run = []
-            index = _skip_quantifier(branch, index + step)
-            continue
-        run.append(literal)
-        index += step
-        if following == "+":
-            runs.append("".join(run))
-            run = []
-            index += 1
-    runs.append("".join(run))
-    return max(runs, key=len)
-
-
-def literal_hints(pattern: str) -> tuple[str, ...]:
-    """Literals one of which every match contains; empty when there are none of 3+ characters."""
-    if pattern.startswith("(?i)"):
-        pattern = pattern[4:]
-    hints = tuple(_required_literal(branch) for branch in _top_level_branches(pattern))
-    return hints if all(len(hint) >= 3 for hint in hints) else ()
-
-
-def _literal(text: str) -> str:
-    return "".join(c if c.isalnum() else f"\\x{{{ord(c):x}}}" for c in text)
-
-
 class PatternSet:
-    """Every pattern, matched at once: which of them can match a text (see module docstring).
-
-    Two RE2 Sets with the same indices: the full one holds heavy patterns relaxed to `*` (the
-    best filter, for a text up to FULL_SET_LIMIT bytes, where new automaton states stay few);
-    the light one holds their literal instead (for a longer text)."""
+    """Every pattern, matched at once: which of them can match a text (see module docstring)."""
 
     def __init__(self) -> None:
-        self._sources: tuple[list[bytes], list[bytes]] = ([], [])
-        self._sets: list[_re2.Set | None] = [None, None]
+        #: each pattern's pieces (`_cut`), all of which match where the pattern does
+        self._sources: list[tuple[bytes, ...]] = []
+        #: the Set; the pattern each of its entries belongs to; the entries of each pattern
+        #: made of several pieces (one tuple, so a reader never sees parts of two versions)
+        self._set: tuple[_re2.Set, tuple[int, ...], dict[int, frozenset[int]]] | None = None
         self._lock = threading.Lock()
         #: bumped on every add, so a Text's cached answer from an older Set is recomputed
         self.version = 0
 
-    def add(self, light: str, full: str) -> int:
+    def add(self, *pieces: str) -> int:
         with self._lock:
-            self._sources[0].append(light.encode())
-            self._sources[1].append(full.encode())
-            self._sets = [None, None]
+            self._sources.append(tuple(piece.encode() for piece in pieces))
+            self._set = None
             self.version += 1
-            return len(self._sources[0]) - 1
+            return len(self._sources) - 1
 
-    def _compiled(self, which: int) -> _re2.Set:
+    def _compiled(self) -> tuple[_re2.Set, tuple[int, ...], dict[int, frozenset[int]]]:
         with self._lock:
-            if self._sets[which] is None:
+            if self._set is None:
                 # A Set never gives up on a slow automaton; the generous memory keeps it from
                 # ever running out of room for one state on adversarial text.
                 compiled = _re2.Set(_UNANCHORED, _options(64 << 20))
-                for source in self._sources[which]:
-                    if compiled.Add(source) < 0:
-                        raise PatternError(f"RE2 cannot add {source!r} to the shared set")
+                owners: list[int] = []
+                several: dict[int, frozenset[int]] = {}
+                for index, pieces in enumerate(self._sources):
+                    for piece in pieces:
+                        if compiled.Add(piece) < 0:
+                            raise PatternError(f"RE2 cannot add {piece!r} to the shared set")
+                    if len(pieces) > 1:
+                        several[index] = frozenset(range(len(owners), len(owners) + len(pieces)))
+                    owners += [index] * len(pieces)
                 if not compiled.Compile():
                     raise PatternError("RE2 cannot compile the shared set of patterns")
-                self._sets[which] = compiled
-            return self._sets[which]  # type: ignore[return-value]
+                self._set = (compiled, tuple(owners), several)
+            return self._set
 
-    def matches(self, data: bytes, full: bool) -> frozenset[int]:
-        return frozenset(self._compiled(int(full)).Match(data))
+    def matches(self, data: bytes) -> frozenset[int]:
+        compiled, owners, several = self._compiled()
+        entries = compiled.Match(data)
+        found = frozenset(map(owners.__getitem__, entries))
+        if several.keys().isdisjoint(found):  # iterates the smaller of the two
+            return found
+        matched = frozenset(entries)  # a pattern in pieces counts only if all of them matched
+        return frozenset(index for index in found if index not in several or several[index] <= matched)
 
     def __len__(self) -> int:
-        return len(self._sources[0])
+        return len(self._sources)
 
 
-#: Texts up to this size are pre-checked with heavy patterns relaxed to `*` (see PatternSet).
-FULL_SET_LIMIT = 4 * 1024
 SHARED = PatternSet()
 
 
@@ -279,15 +239,13 @@ class Text:
     `prefilter`: whether patterns consult the shared Set first. Worth it on a text most patterns
     are tried on (the flattened paste); not on one that only a few patterns read."""
 
-    __slots__ = ("_hits", "_version", "ascii", "data", "full", "prefilter", "text")
+    __slots__ = ("_hits", "_version", "ascii", "data", "prefilter", "text")
 
     def __init__(self, text: str, prefilter: bool = True) -> None:
         self.text = text
         self.data = text.encode("utf-8", "replace")
         self.ascii = len(self.data) == len(text)
         self.prefilter = prefilter
-        #: pre-checked with the full Set: a heavy pattern's hit means its relaxed form matched
-        self.full = len(self.data) <= FULL_SET_LIMIT
         self._hits: frozenset[int] = frozenset()
         self._version = -1
 
@@ -295,8 +253,15 @@ class Text:
         """Indices, in SHARED, of the patterns that can match this text."""
         if self._version != SHARED.version:
             self._version = SHARED.version
-            self._hits = SHARED.matches(self.data, self.full)
+            self._hits = SHARED.matches(self.data)
         return self._hits
+
+    def prefiltered(self) -> Text:
+        """The same text, pre-checked by the shared Set, without encoding it again."""
+        other = Text.__new__(Text)
+        other.text, other.data, other.ascii = self.text, self.data, self.ascii
+        other.prefilter, other._hits, other._version = True, frozenset(), -1
+        return other
 
     def chars(self, byte_offset: int) -> int:
         """The character offset of a byte offset."""
@@ -342,7 +307,7 @@ class Pattern:
     alone on a text, where computing the Set would cost more than it saves). Case-insensitive
     unless told otherwise."""
 
-    __slots__ = ("_loose", "_regex", "groupindex", "heavy", "index", "pattern", "source")
+    __slots__ = ("_regex", "groupindex", "heavy", "index", "pattern", "source")
 
     def __init__(
         self, pattern: str, ignore_case: bool = True, multiline: bool = False, where: str = "", prefilter: bool = True
@@ -351,7 +316,7 @@ class Pattern:
         flags = ("i" if ignore_case else "") + ("m" if multiline else "")
         name = f"{where}: " if where else ""
         try:
-            exact, relaxed = translate(pattern)
+            exact, relaxed, pieces = _translate(pattern)
         except PatternError as error:
             raise PatternError(f"{name}{error}") from None
         prefix = f"(?{flags})" if flags else ""
@@ -361,22 +326,11 @@ class Pattern:
             raise PatternError(f"{name}RE2 cannot compile {pattern!r}: {self._regex.error().decode()}")
         self.heavy = relaxed != exact
         #: this pattern's place in SHARED (None: not pre-checked)
-        self.index: int | None = None
-        #: a heavy pattern relaxed to `*`, run alone before the exact one on a long text
-        self._loose = _re2.RE2((prefix + relaxed).encode(), _options()) if self.heavy and prefilter else None
-        if prefilter and not self.heavy:
-            self.index = SHARED.add(prefix + exact, prefix + exact)
-        elif prefilter:
-            hints = literal_hints(pattern)
-            hint_flags = "(?i)" if ignore_case or pattern.startswith("(?i)") else ""
-            # no literal: the empty pattern, which every text matches
-            self.index = SHARED.add(hint_flags + "|".join(_literal(hint) for hint in hints), prefix + relaxed)
+        self.index = SHARED.add(*(prefix + piece for piece in pieces)) if prefilter else None
         self.groupindex = {name.decode(): index for name, index in self._regex.NamedCapturingGroups()}
 
     def _spans(self, text: Text, pos: int = 0, anchor=_UNANCHORED) -> list[tuple[int, int]] | None:
         if self.index is not None and text.prefilter and self.index not in text.hits():
-            return None
-        if self._loose is not None and not (text.prefilter and text.full) and self._missed(text, pos):
             return None
         spans = self._regex.Match(anchor, text.data, pos, len(text.data))
         return None if spans[0][0] < 0 else spans
@@ -390,14 +344,8 @@ class Pattern:
             hits = text._hits if text._version == SHARED.version else text.hits()
             if self.index not in hits:
                 return None
-        if self._loose is not None and not (text.prefilter and text.full) and self._missed(text, pos):
-            return None
         spans = self._regex.Match(_UNANCHORED, text.data, pos, len(text.data))
         return None if spans[0][0] < 0 else Match(self, text, spans)
-
-    def _missed(self, text: Text, pos: int) -> bool:
-        """Whether the relaxed form, run alone, finds nothing (so the exact one cannot)."""
-        return self._loose.Match(_UNANCHORED, text.data, pos, len(text.data))[0][0] < 0  # type: ignore[union-attr]
 
     def found(self, text: Text) -> bool:
         """Whether the pattern matches anywhere: on a pre-checked text the Set's answer, exact for

@@ -31,6 +31,7 @@ _QUOTES = str.maketrans(
         "\u202f": " ", "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None, "\u2026": "...",
     }
 )
+_QUOTED = tuple(chr(code) for code in _QUOTES)
 #: Escapes of a JSON string inside a JSON string (inside a log line …): drop every backslash
 #: before a quote or slash; turn escaped newlines and tabs into spaces.
 _BACKSLASH_QUOTE = re.compile(r"(?<!\\)\\+(?=[\"'/])")
@@ -53,7 +54,10 @@ def normalize(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
     if not text.isascii():  # every character _QUOTES replaces is beyond ASCII
-        text = text.translate(_QUOTES)
+        # str.translate looks every character up; most pastes hold one or two of these kinds
+        for char in _QUOTED:
+            if char in text:
+                text = text.replace(char, _QUOTES[ord(char)] or "")
     if "\\" in text:
         text = _UNICODE_ESCAPE.sub(_unicode, text)
         text = _BACKSLASH_QUOTE.sub("", text)

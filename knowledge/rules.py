@@ -107,30 +107,32 @@ def rules() -> tuple[Rule, ...]:
 
 
 @cache
-def _rules_by_pattern() -> tuple[dict[int, tuple[int, ...]], frozenset[int]]:
+def _rules_by_pattern() -> tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]]:
     """Place in SHARED of each `match` pattern -> ranks (in `rules()`) of the rules it belongs to;
-    and the ranks of the rules any text may fire: status-only ones, and those with a pattern the
-    Set cannot pre-check."""
+    and HTTP status -> ranks of the status-only rules it may fire (the only ones that can fire
+    with no `match` pattern found)."""
     by_pattern: dict[int, list[int]] = {}
-    always: set[int] = set()
+    by_status: dict[int, list[int]] = {}
     for rank, rule in enumerate(rules()):
-        if not rule.match:
-            always.add(rank)
         for pattern in rule.match:
-            if pattern.index is None:
-                always.add(rank)
-            else:
-                by_pattern.setdefault(pattern.index, []).append(rank)
-    return {index: tuple(ranks) for index, ranks in by_pattern.items()}, frozenset(always)
+            by_pattern.setdefault(pattern.index, []).append(rank)  # type: ignore[arg-type]
+        if not rule.match:
+            for code in rule.status_in:
+                by_status.setdefault(code, []).append(rank)
+    return {i: tuple(r) for i, r in by_pattern.items()}, {c: tuple(r) for c, r in by_status.items()}
 
 
-def candidates(text: Text) -> Iterator[Rule]:
-    """The rules that may fire on `text`, highest priority first: those with a `match` pattern the
-    shared Set found, and the status-only ones. Most texts have a handful, out of hundreds."""
-    by_pattern, always = _rules_by_pattern()
-    found = set(always)
-    for index in text.hits():
-        found.update(by_pattern.get(index, ()))
+def candidates(text: Text, status: int | None) -> Iterator[Rule]:
+    """The rules that may fire on `text` (whose HTTP status is `status`), highest priority first:
+    those with a `match` pattern the shared Set found, and the status-only ones for `status`
+    (`Rule.fires` refuses any other status). Ordinary chat has none, out of hundreds."""
+    if not text.prefilter:  # no Set to ask: every rule may fire
+        yield from rules()
+        return
+    by_pattern, by_status = _rules_by_pattern()
+    found = set(by_status.get(status, ())) if status is not None else set()
+    for index in by_pattern.keys() & text.hits():
+        found.update(by_pattern[index])
     every = rules()
     for rank in sorted(found):
         yield every[rank]
