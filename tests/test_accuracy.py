@@ -10,7 +10,12 @@ from tests.corpus.scoring import SILENT, score
 
 #: file pattern -> the rates it must keep (see bench/accuracy.py for the figures)
 FLOORS = {
-    "*.jsonl": {"accepted": 0.975, "exact": 0.915, "chat_silent": 0.97, "wrapped_accepted": 0.96},
+    # All files, including the held-out ones below: their blind figures pull the total down.
+    "*.jsonl": {"accepted": 0.96, "exact": 0.905, "chat_silent": 0.97, "wrapped_accepted": 0.91},
+    # Collected blind (by someone who never ran hsperm or read its rules) after the rules were
+    # written, and added as measured: the honest estimate for text hsperm has never seen.
+    "errors_heldout.jsonl": {"accepted": 0.76, "exact": 0.76},
+    "chat_heldout.jsonl": {"chat_silent": 0.93, "wrapped_accepted": 0.44},
     "errors_code.jsonl": {"accepted": 0.95, "exact": 0.94},
     "errors_dev.jsonl": {"accepted": 0.98, "exact": 0.89},
     "errors_github.jsonl": {"accepted": 0.96, "exact": 0.88},
