@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.config import Settings
 from bot.hubspot import redact_logs
 from bot.lookup import LookupService
 from bot.pasted_text import pasted_text
 from bot.slack_files import SlackFiles
-from bot.store import Store, open_store
+from bot.store import Store, StoreUnavailable, open_store
 from bot.work import WorkQueue
 from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -62,20 +65,57 @@ class Services:
         return diagnose(text[: MAX_INPUT_CHARS + 1])
 
     def answer_once(self, team_id: str, channel_id: str, thread_ts: str, diagnosis: Diagnosis) -> bool:
-        """Claim the right to answer this error in this thread (shared by all instances)."""
-        return self.store.claim_answer(team_id, channel_id, thread_ts, fingerprint(diagnosis))
+        """Claim the right to answer this error in this thread (shared by all instances).
+
+        Runs after the ack, when the event is already claimed: Slack will not redeliver it, so a
+        database outage here must not lose the answer. The claim is retried while the database
+        comes back; if it stays away, the answer goes out unclaimed (a rare second answer in a
+        thread is better than a paste nobody answers).
+        """
+        key = (team_id, channel_id, thread_ts, fingerprint(diagnosis))
+        try:
+            return retry_store(lambda: self.store.claim_answer(*key), self.settings.store_retry_seconds)
+        except StoreUnavailable as exc:
+            log.error("answering a %s error without a claim: the database is unavailable (%s)", diagnosis.kind, exc)
+            return True
 
     def forget_answer(self, team_id: str, channel_id: str, thread_ts: str, diagnosis: Diagnosis) -> None:
-        self.store.release_answer(team_id, channel_id, thread_ts, fingerprint(diagnosis))
+        key = (team_id, channel_id, thread_ts, fingerprint(diagnosis))
+        try:
+            retry_store(lambda: self.store.release_answer(*key), self.settings.store_retry_seconds)
+        except StoreUnavailable as exc:
+            log.error("could not release the claim on a %s error (%s); a re-paste stays unanswered", diagnosis.kind, exc)
 
     def remember(self, team_id: str | None, diagnosis: Diagnosis, source: str, **where: Any) -> str | None:
         """Record a diagnosis for App Home and the Share button (`where`: Store.record_diagnosis's
         user_id, channel_id, message_ts, thread_ts, public); a failure must not cost the reply."""
-        try:
+        def record() -> str:
             return self.store.record_diagnosis(team_id=team_id or "", diagnosis=diagnosis, source=source, **where)
+
+        try:
+            return retry_store(record, self.settings.store_retry_seconds)
         except Exception:
             log.warning("could not record a %s diagnosis in the store", diagnosis.kind, exc_info=True)
             return None
+
+
+def retry_store(call: Callable[[], T], seconds: float, *, sleep: Callable[[float], None] = time.sleep) -> T:
+    """`call()`, retried with backoff while the store says it is unavailable, for up to `seconds`.
+
+    Only for work after the ack (acks answer 503 instead and let Slack retry). Other errors are
+    raised at once: retrying a bad statement helps nobody.
+    """
+    deadline = time.monotonic() + seconds
+    pause = 0.1
+    while True:
+        try:
+            return call()
+        except StoreUnavailable:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.info("database unavailable; retrying in %.1f s", pause)
+            sleep(pause)
+            pause = min(pause * 2, 1.0)
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -105,4 +145,7 @@ def build_services(settings: Settings, *, store: Store | None = None) -> Service
     if settings.hubspot_configured:
         redact_logs([settings.hubspot_access_token, *settings.hubspot_portal_tokens.values()])
         lookup = LookupService.from_settings(settings)
-    return Services(settings=settings, store=store or open_store(settings.database_url), lookup=lookup)
+    store = store or open_store(
+        settings.database_url, timeout=settings.database_timeout_seconds, pool_size=settings.database_pool_size
+    )
+    return Services(settings=settings, store=store, lookup=lookup)
