@@ -1,7 +1,8 @@
 """The one place that wires Slack to hsperm's services: `create_app` (`bot/server.py` runs it).
 
-The factory makes no network call (token verification is deferred to the first request), so
-tests, `check` and gunicorn workers can build apps freely. Listeners are module-level functions;
+The factory makes no network call, so tests, `check` and gunicorn workers can build apps freely;
+who the bot is (`auth.test`) comes from a `SlackIdentity` that the server loads before serving
+(bot/slack_identity.py), never inside an ack. Listeners are module-level functions;
 a global middleware puts the `Services` and the request's origin into Bolt's context, so no
 listener closes over anything and each can be called directly in a test.
 """
@@ -16,15 +17,12 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
 from bot.config import Settings
 from bot.redact import install_log_redaction, redact
 from bot.services import Services, build_services
+from bot.slack_identity import SlackIdentity
+from bot.slack_retry import slack_retry_handlers
 from handlers import actions, commands, home, lookup, messages, shortcuts, views
 from handlers import context as handlers_context
 
@@ -36,17 +34,17 @@ LISTENER_THREADS = 16
 WEB_API_TIMEOUT_SECONDS = 10
 
 
-def make_client(settings: Settings) -> WebClient:
-    """A WebClient that rides out Slack's 429s and 5xx instead of failing the reply."""
+def make_client(settings: Settings, *, token: str | None = "") -> WebClient:
+    """A WebClient that rides out Slack's 429s and 5xx instead of failing the reply.
+
+    `token=None` builds Bolt's token-less base client: each request's client gets the token from
+    `SlackIdentity.authorize`."""
     return WebClient(
-        token=settings.slack_bot_token,
+        token=settings.slack_bot_token if token == "" else token,
         base_url=settings.slack_api_url,
         timeout=WEB_API_TIMEOUT_SECONDS,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=1),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        # Retry-After capped and every retry bounded by the reply deadline (bot/slack_retry.py).
+        retry_handlers=slack_retry_handlers(settings.slack_retry_after_cap_seconds, settings.reply_deadline_seconds),
     )
 
 
@@ -86,12 +84,22 @@ def provide_context(services: Services) -> Callable[..., Any]:
     return middleware
 
 
-def create_app(settings: Settings, *, client: WebClient | None = None, services: Services | None = None) -> App:
-    """Build the Bolt app with every hsperm listener registered; opens (and migrates) the store if needed."""
+def create_app(
+    settings: Settings,
+    *,
+    client: WebClient | None = None,
+    services: Services | None = None,
+    identity: SlackIdentity | None = None,
+) -> App:
+    """Build the Bolt app with every hsperm listener registered; opens (and migrates) the store if needed.
+
+    Pass a loaded `identity` (the servers do) so no request ever waits on auth.test."""
     services = services or build_services(settings)
+    identity = identity or SlackIdentity(settings.slack_bot_token or "", settings.slack_api_url)
     app = App(
         name="hsperm",
-        client=client or make_client(settings),
+        client=client or make_client(settings, token=None),
+        authorize=None if client is not None else identity.authorizer(),
         signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=False,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="hsperm-listener"),

@@ -19,10 +19,15 @@ def serve(settings: Settings) -> int:
     """`python -m bot serve`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT."""
     settings.require_slack()
     configure_logging(settings)
+    # Fail fast, before any worker starts: a wrong token or an unreachable Slack is one clear line
+    # (SlackStartupError, printed by `python -m bot`), not late or apologising first acks.
+    from bot.web import start_identity
+
+    identity = start_identity(settings)
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        app = create_app(settings)
+        app = create_app(settings, identity=identity)
         log.info("hsperm starting in Socket Mode (no public URL needed)")
         SocketModeHandler(app, settings.slack_app_token).start()
         return 0

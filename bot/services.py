@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from bot.config import Settings
 from bot.hubspot import redact_logs
+from bot.limits import LookupLimits
 from bot.lookup import LookupService
 from bot.pasted_text import pasted_text
 from bot.slack_files import SlackFiles
@@ -37,10 +38,19 @@ class Services:
     work: WorkQueue = field(default_factory=WorkQueue)
     #: Reads whole snippets and text files (files.info, downloads from Slack); built from settings if not given.
     slack_files: SlackFiles | None = None
+    #: Per-user and per-portal limits on live lookups, and coalescing of identical ones.
+    limits: LookupLimits | None = None
 
     def __post_init__(self) -> None:
         if self.slack_files is None:
             self.slack_files = SlackFiles(self.settings.slack_api_url)
+        if self.limits is None:
+            self.limits = LookupLimits(self.settings.lookups_per_user_per_minute, self.settings.lookups_per_portal)
+
+    @property
+    def lookup_limits(self) -> LookupLimits:
+        assert self.limits is not None  # set by __post_init__
+        return self.limits
 
     @property
     def files(self) -> SlackFiles:

@@ -19,6 +19,7 @@ from bot.app import configure_logging, create_app
 from bot.config import Settings, load_settings
 from bot.redact import redact
 from bot.services import Services, build_services
+from bot.slack_identity import SlackIdentity
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +99,22 @@ def _plain(
 
 
 def create_wsgi_app(settings: Settings, *, services: Services | None = None, client: Any = None) -> HsPermWsgi:
-    """The WSGI app for `settings`: builds the store and the Bolt app now."""
+    """The WSGI app for `settings`: asks Slack who the bot is, builds the store and the Bolt app now.
+
+    Raises `SlackStartupError` (one line, no token) when auth.test fails: a wrong token or an
+    unreachable Slack API is found before the first request, not inside its ack."""
+    identity = start_identity(settings)
     services = services or build_services(settings)
-    bolt = create_app(settings, client=client, services=services)
+    bolt = create_app(settings, client=client, services=services, identity=identity)
     return HsPermWsgi(settings, services, SlackRequestHandler(bolt, path=EVENTS_PATH))
+
+
+def start_identity(settings: Settings) -> SlackIdentity:
+    """auth.test now (fails fast), then refreshed in the background for as long as the process lives."""
+    identity = SlackIdentity(settings.slack_bot_token or "", settings.slack_api_url)
+    identity.load()
+    identity.start_refreshing(settings.slack_auth_refresh_seconds)
+    return identity
 
 
 class LazyWsgi:

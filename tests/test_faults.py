@@ -7,18 +7,40 @@ this test's connections suffer; the shared server is never restarted.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
-from tests.fakes.slack import BotServer, FakeSlack, event_envelope, message_event, sign
+from bot.slack_identity import SlackIdentity
+from bot.slack_retry import _STARTED, CappedRateLimitRetryHandler
+from tests.fakes.hubspot import PORTAL, TOKEN
+from tests.fakes.slack import (
+    BOT_TOKEN,
+    BOT_USER_ID,
+    TEAM_ID,
+    BotServer,
+    FakeSlack,
+    bot_env,
+    event_envelope,
+    message_event,
+    sign,
+)
 from tests.fakes.tcp_proxy import TcpProxy
 
 PASTE = (
     "You do not have permissions to view object type ObjectTypeId{legacyObjectType=TICKET} in portal "
     "342871372 (requires one of [tickets-read, tickets-access]): Forbidden."
 )
+REPO = Path(__file__).resolve().parent.parent
 #: Seconds Slack waits for an ack before it shows the user an error and retries.
 SLACK_PATIENCE = 3
 LOG_FILE = ("sync started\nbatch 1 ok\nbatch 2 ok\nbatch 3 ok\nbatch 4 ok\nbatch 5 ok\nERROR " + PASTE + "\n").encode()
@@ -29,6 +51,12 @@ def pg_proxy(postgres_url: str) -> Iterator[TcpProxy]:
     proxy = TcpProxy.for_url(postgres_url).start()
     yield proxy
     proxy.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def until(condition, what: str, timeout: float = 20.0) -> None:
@@ -112,3 +140,166 @@ def test_a_database_that_never_answers_gets_503s_not_a_hung_ack(start_bot, fake_
     [reply] = fake_slack.wait_for("chat.postMessage", timeout=30)
     assert reply.params["thread_ts"] == event["ts"]
     until(lambda: bot.get("/healthz").status_code == 200, "/healthz recovering")
+
+
+# -- Slack misbehaving ---------------------------------------------------------------------------
+
+
+def test_auth_test_runs_at_start_up_and_never_inside_an_ack(start_bot, fake_slack):
+    bot = start_bot()
+    assert len(fake_slack.calls("auth.test")) == 1  # before the first request
+    gate = fake_slack.hold("auth.test")  # a Slack API that stalls from now on
+    try:
+        body = urlencode({"command": "/hsperm", "text": "help", "team_id": TEAM_ID, "user_id": "U0ALICE",
+                          "channel_id": "C0GENERAL", "response_url": fake_slack.webhook_url("c")}).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+        ack = bot.session.post(bot.url + "/slack/events", data=body, headers=headers, timeout=SLACK_PATIENCE)
+        assert ack.status_code == 200
+        assert "/hsperm" in ack.text  # the help text itself, not Bolt's apology
+        assert bot.post_event(message_event(PASTE)).status_code == 200
+        fake_slack.wait_for("chat.postMessage")
+    finally:
+        gate.set()
+    assert len(fake_slack.calls("auth.test")) == 1
+
+
+def test_the_identity_refresh_keeps_the_last_good_answer(fake_slack):
+    identity = SlackIdentity(BOT_TOKEN, fake_slack.api_url)
+    identity.load()
+    fake_slack.error("auth.test", "ratelimited")
+    assert identity.refresh() is False
+    assert identity.authorize(None, TEAM_ID, "U0ALICE").bot_user_id == BOT_USER_ID
+
+
+@pytest.mark.parametrize("broken", ["invalid_auth", "unreachable"])
+def test_serve_fails_fast_with_one_line_when_slack_says_no_or_is_unreachable(fake_slack, tmp_path, broken):
+    api_url = fake_slack.api_url
+    if broken == "invalid_auth":
+        fake_slack.error("auth.test", "invalid_auth", times=10)
+    else:
+        api_url = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "HUBSPOT_"))}
+    env.update(bot_env(fake_slack, f"sqlite:///{tmp_path / 'hsperm.db'}", SLACK_API_URL=api_url, PORT=str(free_port())))
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    expected = "auth.test failed: invalid_auth (check SLACK_BOT_TOKEN)" if broken == "invalid_auth" else "cannot reach Slack"
+    assert expected in line
+    assert BOT_TOKEN not in result.stderr
+
+
+def test_a_retry_after_over_the_cap_gives_the_reply_up_and_a_re_paste_is_answered(start_bot, fake_slack, caplog):
+    bot = start_bot(SLACK_RETRY_AFTER_CAP_SECONDS="2")
+    fake_slack.fail("chat.postMessage", status=429, retry_after=30)
+    first = message_event(PASTE, channel="C0LIMITED")
+    assert bot.post_event(first).status_code == 200
+    fake_slack.wait_for("chat.postMessage")
+    # Given up at once (not after sleeping 30 s): the claim is free again, so the same error
+    # pasted again in the thread gets its answer.
+    until(lambda: any("gave up replying in C0LIMITED: ratelimited" in r.getMessage() for r in caplog.records),
+          "the reply being given up")
+    again = message_event(PASTE, channel="C0LIMITED", thread_ts=first["ts"])
+    assert bot.post_event(again).status_code == 200
+    attempts = fake_slack.wait_for("chat.postMessage", 2)
+    fake_slack.settle()
+    assert len(fake_slack.calls("chat.postMessage")) == 2 == len(attempts)
+    assert [c.params["thread_ts"] for c in attempts] == [first["ts"], first["ts"]]
+    assert sum("gave up replying" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_retry_after_within_the_cap_is_waited_and_the_reply_delivered(start_bot, fake_slack):
+    bot = start_bot(SLACK_RETRY_AFTER_CAP_SECONDS="2")
+    fake_slack.fail("chat.postMessage", status=429, retry_after=1)
+    event = message_event(PASTE)
+    assert bot.post_event(event).status_code == 200
+    attempts = fake_slack.wait_for("chat.postMessage", 2)
+    fake_slack.settle()
+    assert len(attempts) == 2 and all(c.params["thread_ts"] == event["ts"] for c in attempts)
+
+
+def test_retries_stop_at_the_reply_deadline():
+    handler = CappedRateLimitRetryHandler(max_retry_count=100, cap=5, deadline=3)
+    state = RetryState()
+    limited = HttpResponse(status_code=429, headers={"Retry-After": ["2"]}, body={}, data=b"")
+    assert handler.can_retry(state=state, request=None, response=limited)  # 2 s fits in 3
+    state.custom_values[_STARTED] -= 2  # two seconds spent failing already
+    assert not handler.can_retry(state=state, request=None, response=limited)  # 2 more would pass 3
+
+
+# -- HubSpot slow, people impatient --------------------------------------------------------------
+
+
+def post_command_like_slack(bot: BotServer, fake: FakeSlack, text: str, user: str = "U0ALICE") -> dict:
+    """`/hsperm <text>` with Slack's patience; returns the ack's JSON (Slack shows it at once)."""
+    body = urlencode({"command": "/hsperm", "text": text, "team_id": TEAM_ID, "user_id": user,
+                      "channel_id": "C0GENERAL", "response_url": fake.webhook_url(f"cmd-{user}"),
+                      "trigger_id": "1.2.3"}).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
+    ack = bot.session.post(bot.url + "/slack/events", data=body, headers=headers, timeout=SLACK_PATIENCE)
+    assert ack.status_code == 200
+    return ack.json()
+
+
+def ack_text(ack: dict) -> str:
+    return json.dumps(ack)
+
+
+@pytest.fixture
+def lookup_bot(start_bot, fake_hubspot):
+    return start_bot(HUBSPOT_ACCESS_TOKEN=TOKEN, HUBSPOT_API_URL=fake_hubspot.url, HSPERM_LOOKUPS_PER_PORTAL="20")
+
+
+def test_one_user_firing_lookups_gets_clear_refusals_and_identical_lookups_run_once(lookup_bot, fake_slack, fake_hubspot):
+    gate = fake_hubspot.hold("/users")  # HubSpot hangs on the user search until released
+    query = f"user ann@example.com ticket 123 portal {PORTAL}"
+    try:
+        acks = [post_command_like_slack(lookup_bot, fake_slack, query) for _ in range(12)]
+        # Every command is acknowledged at once, even with HubSpot hanging: never a timeout (404).
+        started = [a for a in acks if "Looking up" in ack_text(a)]
+        refused = [a for a in acks if "lookups in the last minute" in ack_text(a)]
+        assert (len(started), len(refused)) == (6, 6)
+        assert all(a["response_type"] == "ephemeral" for a in refused)
+        until(lambda: len(fake_hubspot.calls_to("/users")) >= 1, "the first lookup reaching HubSpot")
+        # Another person may still ask: the limit is per user.
+        assert "Looking up" in ack_text(post_command_like_slack(lookup_bot, fake_slack, query, user="U0BOB"))
+    finally:
+        gate.set()
+    reports = fake_slack.wait_for("webhook", 7, timeout=30)
+    fake_slack.settle()
+    assert len(reports) == 7 and all("Refund request" in r.text or "ticket 123" in r.text for r in reports)
+    # Seven identical lookups in flight together: HubSpot was asked once.
+    assert len(fake_hubspot.calls_to("/users/ann@example.com")) == 1
+
+
+def test_a_portal_with_its_lookups_running_refuses_more_with_a_clear_answer(start_bot, fake_slack, fake_hubspot):
+    bot = start_bot(HUBSPOT_ACCESS_TOKEN=TOKEN, HUBSPOT_API_URL=fake_hubspot.url, HSPERM_LOOKUPS_PER_PORTAL="2")
+    gate = fake_hubspot.hold("/users")
+    try:
+        for user, email in (("U0ANN", "ann@example.com"), ("U0BOB", "bob@example.com")):
+            assert "Looking up" in ack_text(post_command_like_slack(bot, fake_slack, f"user {email} portal {PORTAL}", user))
+        third = post_command_like_slack(bot, fake_slack, f"user sue@example.com portal {PORTAL}", "U0SUE")
+        assert f"2 lookups are already running against portal {PORTAL}" in ack_text(third)
+    finally:
+        gate.set()
+    fake_slack.wait_for("webhook", 2, timeout=30)
+    # Slots come back when lookups end.
+    until(lambda: "Looking up" in ack_text(post_command_like_slack(bot, fake_slack, f"user sue@example.com portal {PORTAL}",
+                                                                    "U0SUE")), "a free slot")
+
+
+def test_a_hanging_hubspot_never_holds_every_thread_that_acks_or_replies(start_bot, fake_slack, fake_hubspot):
+    bot = start_bot(HUBSPOT_ACCESS_TOKEN=TOKEN, HUBSPOT_API_URL=fake_hubspot.url)  # default limits
+    gate = fake_hubspot.hold("/users")
+    try:
+        for n in range(12):  # twelve people, twelve different lookups, HubSpot answering none
+            post_command_like_slack(bot, fake_slack, f"user person{n}@example.com portal {PORTAL}", f"U0PERSON{n}")
+        assert "/hsperm" in ack_text(post_command_like_slack(bot, fake_slack, "help"))
+        event = message_event(PASTE, channel="C0PASTE")
+        assert bot.post_event(event).status_code == 200
+        [reply] = fake_slack.wait_for("chat.postMessage")  # answered while HubSpot still hangs
+        assert reply.params["thread_ts"] == event["ts"]
+    finally:
+        gate.set()
