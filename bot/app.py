@@ -60,6 +60,11 @@ def dedupe_events(services: Services) -> Callable[..., Any]:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not event_id:
             return next()
+        if services.work.full:
+            # Events are acknowledged before their listener queues the reply: with the queue full the
+            # reply would be dropped after a 200. A 503 (nothing claimed) makes Slack deliver it again.
+            logger.warning("event %s deferred: the work queue is full; Slack will retry it", event_id)
+            return BoltResponse(status=503, body="")
         try:
             first = services.store.claim_event(str(event_id))
         except Exception as exc:

@@ -53,6 +53,11 @@ class WorkQueue:
         """Jobs submitted and not yet finished (running or waiting)."""
         return self._pending
 
+    @property
+    def full(self) -> bool:
+        """No room for another job: callers that can still say "retry later" (events) should."""
+        return self._pending >= self._capacity
+
     def submit(self, job: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `job(*args, **kwargs)` on a work thread; raise `Busy` when the queue is full.
 

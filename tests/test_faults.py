@@ -303,3 +303,24 @@ def test_a_hanging_hubspot_never_holds_every_thread_that_acks_or_replies(start_b
         assert reply.params["thread_ts"] == event["ts"]
     finally:
         gate.set()
+
+
+def test_a_paste_arriving_with_the_work_queue_full_is_refused_for_slack_to_resend_not_dropped(start_bot, fake_slack):
+    bot = start_bot()
+    gate = fake_slack.hold("chat.postMessage")  # Slack stalls: replies pile up in the work queue
+    work = bot.wsgi_app.services.work
+    try:
+        n = 0
+        while not work.full:
+            assert bot.post_event(message_event(PASTE, channel=f"C0FILL{n}")).status_code == 200
+            n += 1
+            until(lambda: work.depth == n, "the paste's reply being queued")  # noqa: B023
+        late = message_event(PASTE, channel="C0LATE")
+        assert bot.post_event(late, event_id="EvLATE").status_code == 503
+    finally:
+        gate.set()
+    until(lambda: not work.full, "the queue draining")
+    deliver_like_slack(bot, late, "EvLATE", first_retry=1)
+    fake_slack.wait_for("chat.postMessage", n + 1, timeout=60)
+    fake_slack.settle()
+    assert answers_for(fake_slack, late["ts"]) == 1

@@ -48,3 +48,17 @@ def test_after_close_submit_says_busy():
     with pytest.raises(Busy):
         queue.submit(print)
     assert queue.depth == 0
+
+
+def test_full_says_when_the_next_submit_would_be_refused():
+    queue = WorkQueue(workers=1, backlog=0)
+    release = threading.Event()
+    try:
+        assert not queue.full
+        queue.submit(release.wait)
+        assert queue.full
+    finally:
+        release.set()
+        assert queue.drain(timeout=10)
+        queue.close()
+    assert not queue.full
