@@ -252,6 +252,12 @@ class FakeHubSpot:
             self.faults.append(fault)
         return fault
 
+    def remove_fault(self, fault: Fault) -> None:
+        """End a fault added with `times=None` (HubSpot back up)."""
+        with self._lock:
+            if fault in self.faults:
+                self.faults.remove(fault)
+
     def hold(self, match: str) -> threading.Event:
         """Calls whose path contains `match` are recorded, then wait for the returned event (a
         HubSpot that hangs); lets a test prove what happens meanwhile without measuring time."""

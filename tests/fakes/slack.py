@@ -42,6 +42,8 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str] = field(repr=False)
+    #: the request path (tells response_urls apart: /webhook/<name>)
+    path: str = field(default="", repr=False)
 
     @property
     def text(self) -> str:
@@ -162,6 +164,13 @@ class FakeSlack:
         with self._lock:
             return self._holds.setdefault(method, threading.Event())
 
+    def release(self, method: str) -> None:
+        """Answer the calls held on `method` and stop holding it (a `hold` that can be repeated)."""
+        with self._lock:
+            gate = self._holds.pop(method, None)
+        if gate is not None:
+            gate.set()
+
     def calls(self, method: str | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self._calls if method is None or c.method == method]
@@ -206,7 +215,7 @@ class FakeSlack:
         path = request.path.split("?", 1)[0]
         if path.startswith("/webhook/"):
             params = json.loads(raw or b"{}")
-            self._record(Call("webhook", params, dict(request.headers)))
+            self._record(Call("webhook", params, dict(request.headers), path=path))
             self._wait_if_held("webhook")
             return self._send(request, 200, b"ok", "text/plain")
         if path.startswith("/files-pri/"):
