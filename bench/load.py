@@ -2,7 +2,7 @@
 
     deploy/up.sh 3
     .venv/bin/python bench/load.py --rate 200 --seconds 60             # load only
-    .venv/bin/python bench/load.py --rate 200 --seconds 60 --faults    # with the scripted faults
+    .venv/bin/python bench/load.py --rate 200 --seconds 90 --faults    # with the scripted faults (~85 s)
     deploy/down.sh
 
 Sends, signed like Slack, at a fixed rate (open loop, bounded: rate x seconds requests plus
@@ -186,6 +186,7 @@ class Faults(threading.Thread):
         self.cluster = cluster
         self.control = load.state["control_url"]
         self.windows: list[tuple[str, float, float]] = []
+        self.broken: list[str] = []
 
     def control_post(self, path: str, **body: Any) -> None:
         requests.post(self.control + path, json=body, timeout=5).raise_for_status()
@@ -193,29 +194,39 @@ class Faults(threading.Thread):
     def window(self, name: str, action, seconds: float) -> None:
         self.load.fault = name
         began = time.monotonic()
-        action()
+        try:
+            action()
+        except Exception as exc:  # a fault that cannot be injected is a failed check, said plainly
+            self.broken.append(f"FAIL fault {name}: could not inject it ({type(exc).__name__}: {exc})")
         time.sleep(seconds)
         self.load.fault = None
         self.windows.append((name, began, time.monotonic()))
 
+    def cluster_cmd(self, *args: str) -> None:
+        subprocess.run([*self.cluster, *args], check=True, capture_output=True, timeout=90)
+
     def run(self) -> None:
         plan = [
-            ("postgres restarted", lambda: subprocess.run([*self.cluster, "pg-restart"], check=True,
-                                                         capture_output=True), 4),
-            ("postgres hung 3 s", lambda: self.control_post("/pg/hang", seconds=3), 5),
-            ("one instance killed", lambda: subprocess.run([*self.cluster, "kill-instance", "0"], check=True,
-                                                          capture_output=True), 5),
+            ("postgres restarted", lambda: self.cluster_cmd("pg-restart"), 4, None),
+            ("postgres hung 3 s", lambda: self.control_post("/pg/hang", seconds=3), 5, None),
+            ("one instance stopped (SIGTERM)", lambda: self.cluster_cmd("kill-instance", "1", "--graceful"), 5,
+             lambda: self.cluster_cmd("restart-instance", "1")),
+            ("one instance killed (SIGKILL)", lambda: self.cluster_cmd("kill-instance", "0"), 5,
+             lambda: self.cluster_cmd("restart-instance", "0")),
             ("slack 429 (Retry-After 1)", lambda: self.control_post("/slack/fail", method="chat.postMessage",
-                                                                    status=429, times=40, retry_after=1), 4),
-            ("slack 500", lambda: self.control_post("/slack/fail", method="chat.postMessage", status=500, times=40), 4),
+                                                                    status=429, times=40, retry_after=1), 4, None),
+            ("slack 500", lambda: self.control_post("/slack/fail", method="chat.postMessage", status=500, times=40),
+             4, None),
             ("slack hanging 4 s", lambda: self.control_post("/slack/hang", methods=["chat.postMessage", "webhook"],
-                                                            seconds=4), 6),
-            ("hubspot down 5 s", lambda: self.control_post("/hubspot/down", seconds=5), 6),
+                                                            seconds=4), 6, None),
+            ("hubspot down 5 s", lambda: self.control_post("/hubspot/down", seconds=5), 6, None),
         ]
         time.sleep(5)
-        for name, action, seconds in plan:
+        for name, action, seconds, recover in plan:
             self.window(name, action, seconds)
-            time.sleep(2)
+            if recover:
+                recover()
+            time.sleep(AFTERMATH + 1)  # each fault is judged on its own window
 
 
 # -- results ------------------------------------------------------------------------------------------
@@ -228,13 +239,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def judge(items: list[Sent], stats: dict[str, Any]) -> dict[str, Any]:
+def judge(items: list[Sent], stats: dict[str, Any], show: bool = False) -> dict[str, Any]:
     posts, webhooks = stats["posts"], stats["webhooks"]
     lost = duplicate = unwanted = refused = 0
     for item in items:
         got = posts.get(item.key, 0) if item.kind in ("paste", "chat") else webhooks.get(item.key, 0)
         if item.kind in ("paste", "chat") and 200 not in item.statuses:
             refused += 1  # Slack gave up after its retries; counted apart, and lost if a paste
+        if show and got != item.expected:
+            print(f"  {item.kind} {item.key}: {got} replies for {item.expected} expected; acks {item.statuses}"
+                  f" during {item.fault or 'no fault'}")
         if got < item.expected:
             lost += 1
         elif got > item.expected:
@@ -259,17 +273,19 @@ def judge(items: list[Sent], stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def wait_quiet(control: str, seconds: float = 30.0) -> dict[str, Any]:
-    """Fetch stats until the reply counts stop changing (late replies after faults), then return them."""
+def wait_quiet(control: str, quiet: float = 10.0, seconds: float = 90.0) -> dict[str, Any]:
+    """Fetch stats until the reply counts have not changed for `quiet` seconds (late replies after
+    faults: retries, backoffs), at most `seconds`, then return them."""
     deadline = time.monotonic() + seconds
-    last = None
+    last, since = None, time.monotonic()
     while True:
         stats = requests.get(control + "/stats", timeout=10).json()
         signature = (sum(stats["posts"].values()), sum(stats["webhooks"].values()))
-        if signature == last or time.monotonic() > deadline:
+        if signature != last:
+            last, since = signature, time.monotonic()
+        if time.monotonic() - since >= quiet or time.monotonic() > deadline:
             return stats
-        last = signature
-        time.sleep(3)
+        time.sleep(1)
 
 
 def main() -> int:
@@ -281,6 +297,7 @@ def main() -> int:
     parser.add_argument("--faults", action="store_true", help="run the scripted faults during the load")
     parser.add_argument("--random-mix", action="store_true", help="random kinds instead of a fixed rotation")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--verbose", action="store_true", help="list every lost or duplicated item")
     args = parser.parse_args()
     if not 0 < args.rate <= 1000 or not 0 < args.seconds <= 600:
         parser.error("--rate must be in (0, 1000] and --seconds in (0, 600]")
@@ -298,7 +315,7 @@ def main() -> int:
     if faults:
         faults.join(timeout=120)
     stats = wait_quiet(state["control_url"])
-    overall = judge(load.sent, stats)
+    overall = judge(load.sent, stats, show=args.verbose)
     rate = overall["requests"] / load.elapsed
     print(f"overall: {overall['items']} items, {overall['requests']} requests in {load.elapsed:.1f} s "
           f"({rate:.0f}/s incl. retries); ack p50 {overall['p50_ms']} ms, p99 {overall['p99_ms']} ms, "
@@ -308,6 +325,9 @@ def main() -> int:
     if not args.faults:
         ok = ok and overall["p99_ms"] < 300
         print(f"{'PASS' if ok else 'FAIL'} load: p99 ack < 300 ms, zero lost, zero duplicate")
+    for line in faults.broken if faults else []:
+        print(line)
+        ok = False
     for name, began, ended in (faults.windows if faults else []):
         items = [i for i in load.sent if began <= i.sent_at <= ended + AFTERMATH]
         result = judge(items, stats)

@@ -89,9 +89,11 @@ class DeadlineConnectionErrorRetryHandler(_DeadlineMixin, ConnectionErrorRetryHa
 
 
 def slack_retry_handlers(cap: float, deadline: float) -> list[RetryHandler]:
-    """What hsperm's WebClients retry: one connection error, two 429s (capped), two 5xx; all within `deadline`."""
+    """What hsperm's WebClients retry: connection errors, 429s (capped) and 5xx, until `deadline`.
+
+    The counts are generous on purpose: the deadline, not the count, is what bounds a reply."""
     return [
-        DeadlineConnectionErrorRetryHandler(1, deadline),
-        CappedRateLimitRetryHandler(2, cap, deadline),
-        DeadlineServerErrorRetryHandler(2, deadline),
+        DeadlineConnectionErrorRetryHandler(3, deadline),
+        CappedRateLimitRetryHandler(10, cap, deadline),
+        DeadlineServerErrorRetryHandler(5, deadline),
     ]

@@ -527,6 +527,8 @@ class PostgresStore(Store):
         self.url_for_logs = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
         self._watchdog = _Watchdog()
         self._deadline = threading.local()
+        self._failing_until = 0.0
+        self._probe = threading.Lock()
         from psycopg.conninfo import conninfo_to_dict
 
         # Keep the URL's own options (e.g. a search_path) and add the server-side statement timeout.
@@ -562,6 +564,27 @@ class PostgresStore(Store):
 
     @contextmanager
     def _connection(self, timeout: float) -> Iterator[Any]:
+        # After a failure, one caller at a time probes the database and the others fail at once:
+        # with PostgreSQL hung, every ack waiting its full deadline would back requests up behind
+        # each other (8 threads x 1 s each) until acks passed Slack's 3 s anyway.
+        probing = False
+        if time.monotonic() < self._failing_until:
+            if not self._probe.acquire(blocking=False):
+                raise StoreUnavailable("database unavailable (failing fast after a recent failure)")
+            probing = True
+        try:
+            with self._checked_out(timeout) as conn:
+                yield conn
+            self._failing_until = 0.0
+        except StoreUnavailable:
+            self._failing_until = time.monotonic() + self.timeout
+            raise
+        finally:
+            if probing:
+                self._probe.release()
+
+    @contextmanager
+    def _checked_out(self, timeout: float) -> Iterator[Any]:
         deadline = time.monotonic() + timeout
         self._deadline.at = deadline
         try:

@@ -41,10 +41,21 @@ class Busy(Exception):
     """The work queue is full; the request was acknowledged but its work was not accepted."""
 
 
+#: Extra room for work already admitted when the queue was checked (events: see `submit_admitted`).
+DEFAULT_HEADROOM = 64
+
+
 class WorkQueue:
-    def __init__(self, workers: int = DEFAULT_WORKERS, backlog: int = DEFAULT_BACKLOG, name: str = "hsperm-work") -> None:
+    def __init__(
+        self,
+        workers: int = DEFAULT_WORKERS,
+        backlog: int = DEFAULT_BACKLOG,
+        name: str = "hsperm-work",
+        headroom: int = DEFAULT_HEADROOM,
+    ) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
         self._capacity = workers + backlog
+        self._headroom = headroom
         self._pending = 0
         self._idle = threading.Condition()
 
@@ -64,8 +75,20 @@ class WorkQueue:
         A job's exception is logged, never raised: by then the request was acknowledged, and the
         job itself is responsible for telling the user (handlers answer "hsperm hit a problem").
         """
+        self._enqueue(job, args, kwargs, self._capacity)
+
+    def submit_admitted(self, job: Callable[..., Any], *args: Any) -> None:
+        """Like `submit`, for work whose request was admitted by checking `full` before its 200.
+
+        Slack events are acknowledged before their listener runs, so a refusal here would drop a
+        paste Slack will never resend. The check and the submit are not atomic: between them, at most
+        one request per listener thread can slip in, which the headroom absorbs (still bounded).
+        """
+        self._enqueue(job, args, {}, self._capacity + self._headroom)
+
+    def _enqueue(self, job: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], limit: int) -> None:
         with self._idle:
-            if self._pending >= self._capacity:
+            if self._pending >= limit:
                 raise Busy(f"{self._pending} jobs waiting")
             self._pending += 1
         try:

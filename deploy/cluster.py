@@ -3,7 +3,8 @@
     python deploy/cluster.py up --instances 3      # or deploy/up.sh 3
     python deploy/cluster.py down                  # or deploy/down.sh
     python deploy/cluster.py pg-restart            # restart the rig's own PostgreSQL
-    python deploy/cluster.py kill-instance 1       # SIGKILL one instance (master and worker)
+    python deploy/cluster.py kill-instance 1       # SIGKILL one instance (--graceful: SIGTERM)
+    python deploy/cluster.py restart-instance 1    # and bring it back
 
 What `up` starts, all under --dir (default /tmp/hsperm-cluster), described in its cluster.json:
 - a throwaway PostgreSQL cluster of its own (initdb, its own port): restarting it never touches
@@ -109,14 +110,15 @@ def ensure_nginx() -> str:
     return shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def wait_for(check, what: str, timeout: float = 30.0) -> None:
+def wait_for(check, what: str, timeout: float = 30.0, fatal: bool = True) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
             if check():
                 return
         time.sleep(0.1)
-    sys.exit(f"timed out waiting for {what}")
+    if fatal:
+        sys.exit(f"timed out waiting for {what}")
 
 
 def healthy(url: str) -> bool:
@@ -128,10 +130,12 @@ def healthy(url: str) -> bool:
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
 
-def pg_start(state: dict[str, Any]) -> None:
-    data, port, sock = state["pg_data"], state["pg_port"], state["pg_socket_dir"]
-    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off"
-    run(as_postgres([pg_bin("pg_ctl"), "-D", data, "-o", opts, "-l", f"{data}.log", "-w", "start"]))
+def pg_ctl(state: dict[str, Any], action: str) -> None:
+    """pg_ctl start/restart of the rig's cluster; the server logs to a file, never to our pipes."""
+    data = state["pg_data"]
+    opts = (f"-p {state['pg_port']} -k {state['pg_socket_dir']} -c listen_addresses=127.0.0.1 "
+            "-c max_connections=200 -c fsync=off")
+    run(as_postgres([pg_bin("pg_ctl"), "-D", data, "-o", opts, "-l", f"{data}.log", "-m", "fast", "-w", action]))
 
 
 def pg_up(base: Path) -> dict[str, Any]:
@@ -142,18 +146,12 @@ def pg_up(base: Path) -> dict[str, Any]:
         shutil.chown(sock, "postgres", "postgres")
     run(as_postgres([pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]))
     state = {"pg_data": str(data), "pg_port": free_port(), "pg_socket_dir": str(sock)}
-    pg_start(state)
+    pg_ctl(state, "start")
     import psycopg
 
     with psycopg.connect(f"postgresql://postgres@127.0.0.1:{state['pg_port']}/postgres", autocommit=True) as conn:
         conn.execute("CREATE DATABASE hsperm")
     return state
-
-
-def pg_restart(state: dict[str, Any]) -> None:
-    run(as_postgres([pg_bin("pg_ctl"), "-D", state["pg_data"], "-m", "fast", "-w", "restart",
-                     "-o", f"-p {state['pg_port']} -k {state['pg_socket_dir']} -c listen_addresses=127.0.0.1 "
-                     "-c max_connections=200 -c fsync=off"]))
 
 
 # -- hsperm instances -------------------------------------------------------------------------------
@@ -181,6 +179,18 @@ def start_instance(state: dict[str, Any], index: int) -> None:
            "--workers", "1", "--threads", "8", "--timeout", "30", "--graceful-timeout", "20"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=instance_env(state), stdout=log, stderr=log, start_new_session=True)
     state["instance_pids"][index] = proc.pid
+
+
+def group_alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie leader still "exists": look for a live process in the group.
+    out = subprocess.run(["ps", "-o", "stat=", "-g", str(pid)], capture_output=True, text=True).stdout.split()
+    return any(not st.startswith("Z") for st in out)
 
 
 def stop_group(pid: int, sig: int = signal.SIGTERM) -> None:
@@ -265,15 +275,34 @@ def down(args: argparse.Namespace) -> int:
 
 
 def cmd_pg_restart(args: argparse.Namespace) -> int:
-    pg_restart(load(Path(args.dir)))
+    pg_ctl(load(Path(args.dir)), "restart")
     return 0
 
 
 def kill_instance(args: argparse.Namespace) -> int:
+    """SIGKILL (a crash, an OOM kill) or SIGTERM (a deploy, a platform restart: gunicorn finishes
+    its requests and the work already queued before it exits)."""
     base = Path(args.dir)
     state = load(base)
-    stop_group(state["instance_pids"][args.index], signal.SIGKILL)
-    print(f"killed instance {args.index} (port {state['instance_ports'][args.index]})")
+    sig = signal.SIGTERM if args.graceful else signal.SIGKILL
+    stop_group(state["instance_pids"][args.index], sig)
+    print(f"sent {sig.name} to instance {args.index} (port {state['instance_ports'][args.index]})")
+    return 0
+
+
+def restart_instance(args: argparse.Namespace) -> int:
+    base = Path(args.dir)
+    state = load(base)
+    old = state["instance_pids"][args.index]
+    # A gracefully stopping instance is still finishing its queued replies: let it (up to gunicorn's
+    # graceful timeout) before anything is killed.
+    wait_for(lambda: not group_alive(old), "the old instance to exit", timeout=25, fatal=False)
+    stop_group(old, signal.SIGKILL)
+    start_instance(state, args.index)
+    save(base, state)
+    port = state["instance_ports"][args.index]
+    wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), f"instance on port {port}", timeout=60)
+    print(f"instance {args.index} running again on port {port}")
     return 0
 
 
@@ -300,9 +329,13 @@ def main() -> int:
     p.add_argument("--keep", action="store_true", help="keep --dir (logs)")
     p.set_defaults(handler=down)
     sub.add_parser("pg-restart", help="restart the rig's PostgreSQL").set_defaults(handler=cmd_pg_restart)
-    p = sub.add_parser("kill-instance", help="SIGKILL one instance")
+    p = sub.add_parser("kill-instance", help="SIGKILL one instance (--graceful: SIGTERM)")
     p.add_argument("index", type=int)
+    p.add_argument("--graceful", action="store_true")
     p.set_defaults(handler=kill_instance)
+    p = sub.add_parser("restart-instance", help="start one instance again (after kill-instance)")
+    p.add_argument("index", type=int)
+    p.set_defaults(handler=restart_instance)
     args = parser.parse_args()
     return args.handler(args)
 

@@ -42,6 +42,8 @@ class Rig:
         posts: Counter[str] = Counter()
         webhooks: Counter[str] = Counter()
         for call in self.slack.calls():
+            if call.failed:
+                continue  # an injected 429/500: the message did not get through
             if call.method == "chat.postMessage":
                 posts[f"{call.params.get('channel')}:{call.params.get('thread_ts')}"] += 1
             elif call.method == "webhook" and not call.params.get("delete_original"):

@@ -53,12 +53,14 @@ def is_paste(event: dict[str, Any], context: BoltContext) -> bool:
 
 
 def on_message(event: dict[str, Any], context: BoltContext, client: WebClient, logger: Logger) -> None:
-    defer(context, answer, services(context), _Where.of(event, context, mentioned=False), event, client, logger)
+    defer(context, answer, services(context), _Where.of(event, context, mentioned=False), event, client, logger,
+          admitted=True)
 
 
 def on_mention(event: dict[str, Any], context: BoltContext, client: WebClient, logger: Logger) -> None:
     if is_paste(event, context):
-        defer(context, answer, services(context), _Where.of(event, context, mentioned=True), event, client, logger)
+        defer(context, answer, services(context), _Where.of(event, context, mentioned=True), event, client, logger,
+              admitted=True)
 
 
 def ignore() -> None:

@@ -11,17 +11,20 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
+import psycopg_pool
 import pytest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.slack_identity import SlackIdentity
 from bot.slack_retry import _STARTED, CappedRateLimitRetryHandler
+from bot.store import StoreUnavailable, open_store
 from tests.fakes.hubspot import PORTAL, TOKEN
 from tests.fakes.slack import (
     BOT_TOKEN,
@@ -324,3 +327,44 @@ def test_a_paste_arriving_with_the_work_queue_full_is_refused_for_slack_to_resen
     fake_slack.wait_for("chat.postMessage", n + 1, timeout=60)
     fake_slack.settle()
     assert answers_for(fake_slack, late["ts"]) == 1
+
+
+def test_while_the_database_is_failing_one_caller_probes_and_the_others_fail_at_once(postgres_url):
+    """With PostgreSQL hung, acks must not each wait the full deadline: they would queue behind one another."""
+    store = open_store(postgres_url)
+    hung, calls, errors = threading.Event(), [], []
+
+    class HungPool:
+        def getconn(self, timeout: float):
+            calls.append(timeout)
+            hung.wait(30)
+            raise psycopg_pool.PoolTimeout("no connection")
+
+    real_pool, store._pool = store._pool, HungPool()
+    try:
+        hung.set()
+        with pytest.raises(StoreUnavailable):
+            store.claim_event("EvFIRST")  # a failure: from now on the store fails fast
+        hung.clear()
+
+        def probe() -> None:
+            try:
+                store.claim_event("EvPROBE")
+            except StoreUnavailable as exc:
+                errors.append(exc)
+
+        prober = threading.Thread(target=probe)
+        prober.start()
+        until(lambda: len(calls) == 2, "the probe reaching the (hung) database")
+        with pytest.raises(StoreUnavailable, match="failing fast"):
+            store.claim_event("EvOTHER")
+        assert len(calls) == 2  # the other caller never waited on the database
+        hung.set()
+        prober.join()
+        assert len(errors) == 1
+    finally:
+        hung.set()
+        store._pool = real_pool
+    assert store.claim_event("EvAFTER") is True  # the next probe succeeds and closes the breaker
+    assert store.claim_event("EvAFTER2") is True
+    store.close()

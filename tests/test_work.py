@@ -62,3 +62,21 @@ def test_full_says_when_the_next_submit_would_be_refused():
         assert queue.drain(timeout=10)
         queue.close()
     assert not queue.full
+
+
+def test_admitted_work_uses_the_headroom_and_is_still_bounded():
+    queue = WorkQueue(workers=1, backlog=0, headroom=2)
+    release = threading.Event()
+    try:
+        queue.submit(release.wait)
+        with pytest.raises(Busy):
+            queue.submit(release.wait)
+        queue.submit_admitted(release.wait)  # an event let in before the queue filled
+        queue.submit_admitted(release.wait)
+        with pytest.raises(Busy):
+            queue.submit_admitted(release.wait)
+        assert queue.depth == 3
+    finally:
+        release.set()
+        assert queue.drain(timeout=10)
+        queue.close()

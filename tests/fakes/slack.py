@@ -44,6 +44,8 @@ class Call:
     headers: dict[str, str] = field(repr=False)
     #: the request path (tells response_urls apart: /webhook/<name>)
     path: str = field(default="", repr=False)
+    #: answered with an injected 429/500/error instead of success (see `FakeSlack.fail`)
+    failed: bool = field(default=False, repr=False)
 
     @property
     def text(self) -> str:
@@ -224,10 +226,12 @@ class FakeSlack:
             return self._send(request, 404, b"not found", "text/plain")
         method = path[len("/api/") :]
         params = self._params(request, raw)
-        self._record(Call(method, params, dict(request.headers)))
+        call = Call(method, params, dict(request.headers))
+        self._record(call)
         self._wait_if_held(method)
 
         failure = self._take_failure(method)
+        call.failed = failure is not None
         if failure and failure.status != 200:
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
             body = json.dumps({"ok": False, "error": "ratelimited"}) if failure.status == 429 else "server error"
