@@ -3,8 +3,8 @@
 Layers, lowest first (a module may import its own package and anything in a lower layer):
 
     knowledge                      the engine, rules and catalogues (pure)
-    bot.config, redact, facts, work, pasted_text   settings and small shared helpers
-    bot.hubspot, store, render, slack_files   HubSpot's API, persistence, terminal text, Slack files
+    bot.config, redact, facts, work, pasted_text, limits, slack_retry   settings and small shared helpers
+    bot.hubspot, store, render, slack_files, slack_identity   HubSpot's API, persistence, terminal text, Slack
     bot.lookup                     live lookup (uses bot.hubspot)
     bot.messages, bot.services     Block Kit; what handlers are given
     handlers                       Slack listeners
@@ -65,8 +65,8 @@ def test_knowledge_is_pure() -> None:
 #: Lowest first. Each entry is a module or a package prefix.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("knowledge",),
-    ("bot.config", "bot.redact", "bot.facts", "bot.work", "bot.pasted_text"),
-    ("bot.hubspot", "bot.store", "bot.render", "bot.slack_files"),
+    ("bot.config", "bot.redact", "bot.facts", "bot.work", "bot.pasted_text", "bot.limits", "bot.slack_retry"),
+    ("bot.hubspot", "bot.store", "bot.render", "bot.slack_files", "bot.slack_identity"),
     ("bot.lookup",),
     ("bot.messages", "bot.services"),
     ("handlers",),
