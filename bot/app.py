@@ -1,7 +1,8 @@
 """The one place that wires Slack to hsperm's services: `create_app` (`bot/server.py` runs it).
 
-The factory makes no network call (token verification is deferred to the first request), so
-tests, `check` and gunicorn workers can build apps freely. Listeners are module-level functions;
+The factory makes no network call, so tests, `check` and gunicorn workers can build apps freely;
+who the bot is (`auth.test`) comes from a `SlackIdentity` that the server loads before serving
+(bot/slack_identity.py), never inside an ack. Listeners are module-level functions;
 a global middleware puts the `Services` and the request's origin into Bolt's context, so no
 listener closes over anything and each can be called directly in a test.
 """
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk import WebClient
 
 import bot.logs as logs
@@ -24,6 +25,7 @@ from bot.config import Settings
 from bot.redact import redact, redact_tree
 from bot.services import Services, build_services
 from bot.slack_client import make_client
+from bot.slack_identity import SlackIdentity
 from handlers import actions, approvals, commands, home, lookup, messages, shortcuts, views
 from handlers import context as handlers_context
 
@@ -94,6 +96,12 @@ def dedupe_events(services: Services) -> Callable[..., Any]:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not event_id:
             return next()
+        if services.work.full:
+            # Events are acknowledged before their listener queues the reply: with the queue full the
+            # reply would be dropped after a 200. A 503 (nothing claimed) makes Slack deliver it again.
+            logger.warning("event %s deferred: the work queue is full; Slack will retry it", event_id)
+            metrics.work_refused("event")
+            return BoltResponse(status=503, body="")
         try:
             first = services.store.claim_event(str(event_id))
         except Exception as exc:
@@ -170,14 +178,16 @@ def provide_context(services: Services) -> Callable[..., Any]:
 
 
 class _OwnClientNotice(logging.Filter):
-    """Drops Bolt's start-up warning that `token` will be unused. Bolt reads SLACK_BOT_TOKEN from
-    the environment even when given a client; hsperm builds that client from the same token on
-    purpose (retries, counted replies), so the warning is noise on every start."""
+    """Drops Bolt's start-up warnings that `token` will be unused. Bolt reads SLACK_BOT_TOKEN from
+    the environment even when given a client, and skips the client's token when given `authorize`;
+    hsperm builds that client from the same token on purpose (retries, counted replies, background
+    work outside any request) and authorizes requests from its start-up `auth.test`
+    (bot/slack_identity.py), so both warnings are noise on every start."""
 
-    MESSAGE = warning_client_prioritized_and_token_skipped()
+    MESSAGES = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.msg != self.MESSAGE
+        return record.msg not in self.MESSAGES
 
 
 def create_app(
@@ -186,20 +196,24 @@ def create_app(
     client: WebClient | None = None,
     services: Services | None = None,
     process_before_response: bool = False,
+    identity: SlackIdentity | None = None,
 ) -> App:
     """Build the Bolt app with every hsperm listener registered; opens (and migrates) the store if needed.
 
     `process_before_response` runs each listener to its end before the response is returned (Bolt's
     mode for function-as-a-service hosts; tests dispatch this way). Slow work still goes to the
-    work queue either way.
+    work queue either way. Pass a loaded `identity` (the servers do) so no request ever waits on
+    auth.test; without one, the first request asks Slack, as Bolt itself would.
     """
     services = services or build_services(settings)
+    identity = identity or SlackIdentity(settings.slack_bot_token or "", settings.slack_api_url)
     bolt_logger = logging.getLogger("slack_bolt.App")
     if not any(isinstance(f, _OwnClientNotice) for f in bolt_logger.filters):
         bolt_logger.addFilter(_OwnClientNotice())
     app = App(
         name="hsperm",
         client=client or make_client(settings),
+        authorize=identity.authorizer(),
         signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=False,
         listener_executor=services.listeners,

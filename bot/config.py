@@ -49,6 +49,22 @@ class Settings:
     hubspot_client_secret: str | None = None
     #: When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>`.
     metrics_token: str | None = None
+    #: Every PostgreSQL call (waiting for a connection included) gives up after this long.
+    database_timeout_seconds: float = 1.0
+    #: PostgreSQL connections per process.
+    database_pool_size: int = 10
+    #: Slow work (a reply) retries an unavailable database for this long before answering anyway.
+    store_retry_seconds: float = 10.0
+    #: A reply to Slack not delivered within this long is given up (logged once, its claim released).
+    reply_deadline_seconds: float = 20.0
+    #: Longest wait honoured from Slack's Retry-After; a longer one gives up the reply instead.
+    slack_retry_after_cap_seconds: float = 5.0
+    #: auth.test is repeated in the background this often (it runs once at start-up, never in an ack).
+    slack_auth_refresh_seconds: float = 3600.0
+    #: Live lookups one Slack user may start per minute (per instance).
+    lookups_per_user_per_minute: int = 6
+    #: Live lookups running at once against one HubSpot portal (per instance).
+    lookups_per_portal: int = 4
 
     def __repr__(self) -> str:
         # Settings end up in logs and tracebacks; tokens must not.
@@ -165,6 +181,14 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type) -> fl
     return value
 
 
+def _bounded(env: Mapping[str, str], name: str, default: float, kind: type, low: float, high: float) -> float:
+    """A positive number within [low, high]: an operator's typo (ms for s) fails at start-up, not at 3 a.m."""
+    value = _number(env, name, default, kind)
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value:g}.")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
     """Read settings from `env` (default: os.environ, after loading `.env` without overriding)."""
     if env is None:
@@ -221,4 +245,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         hubspot_client_id=client_id,
         hubspot_client_secret=client_secret,
         metrics_token=get("METRICS_TOKEN"),
+        database_timeout_seconds=_bounded(env, "DATABASE_TIMEOUT_SECONDS", 1.0, float, 0.1, 30),
+        database_pool_size=int(_bounded(env, "DATABASE_POOL_SIZE", 10, int, 1, 100)),
+        store_retry_seconds=_bounded(env, "HSPERM_STORE_RETRY_SECONDS", 10.0, float, 0.1, 300),
+        reply_deadline_seconds=_bounded(env, "HSPERM_REPLY_DEADLINE_SECONDS", 20.0, float, 1, 600),
+        slack_retry_after_cap_seconds=_bounded(env, "SLACK_RETRY_AFTER_CAP_SECONDS", 5.0, float, 0.1, 60),
+        slack_auth_refresh_seconds=_bounded(env, "SLACK_AUTH_REFRESH_SECONDS", 3600.0, float, 10, 86400),
+        lookups_per_user_per_minute=int(_bounded(env, "HSPERM_LOOKUPS_PER_USER_PER_MINUTE", 6, int, 1, 600)),
+        lookups_per_portal=int(_bounded(env, "HSPERM_LOOKUPS_PER_PORTAL", 4, int, 1, 100)),
     )

@@ -58,6 +58,25 @@ class _Metrics:
         self.queue_depth = Gauge(
             "hsperm_work_queue_depth", "Background jobs running or waiting", multiprocess_mode="livesum"
         )
+        self.queue_full = Counter(
+            "hsperm_work_queue_full",
+            "Work refused because the work queue was full: a job (the user is told to retry) or an event (503)",
+            ["refused"],
+        )
+        self.lookups_refused = Counter(
+            "hsperm_lookups_refused", "Live lookups refused by the per-user or per-portal limit", ["limit"]
+        )
+        self.lookups_coalesced = Counter(
+            "hsperm_lookups_coalesced", "Live lookups that joined an identical one already running"
+        )
+        self.store_failing = Gauge(
+            "hsperm_store_failing_fast",
+            "1 while the database is failing and calls fail fast (one probes), 0 once a call succeeds",
+            multiprocess_mode="livemax",
+        )
+        self.store_unavailable = Counter(
+            "hsperm_store_unavailable", "Database calls that failed as unavailable (no connection, timeout, cut)"
+        )
 
 
 def metrics() -> _Metrics:
@@ -112,6 +131,28 @@ def job_queued() -> None:
 
 def job_finished() -> None:
     metrics().queue_depth.dec()
+
+
+def work_refused(refused: str) -> None:
+    """The work queue was full: a `job` was refused, or an `event` got 503 before it was claimed."""
+    metrics().queue_full.labels(refused).inc()
+
+
+def lookup_refused(limit: str) -> None:
+    metrics().lookups_refused.labels(limit).inc()
+
+
+def lookup_coalesced() -> None:
+    metrics().lookups_coalesced.inc()
+
+
+def store_failing(failing: bool) -> None:
+    """The store entered (True) or left (False) its fail-fast state."""
+    metrics().store_failing.set(1 if failing else 0)
+
+
+def store_unavailable() -> None:
+    metrics().store_unavailable.inc()
 
 
 def exposition() -> tuple[bytes, str]:

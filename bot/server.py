@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.logs import record_request
 from bot.redact import redact
 from bot.slack_client import make_client
+from bot.slack_identity import SlackIdentity
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -26,13 +27,21 @@ def serve(settings: Settings) -> int:
     """`python -m bot serve`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on PORT."""
     settings.require_slack()
     configure_logging(settings)
+    # Fail fast, before any worker starts: a wrong token or an unreachable Slack is one clear line
+    # (SlackStartupError, printed by `python -m bot`), not late or apologising first acks.
+    from bot.web import start_identity
+
     if settings.socket_mode:
-        app = create_app(settings)
+        app = create_app(settings, identity=start_identity(settings))
         log.info("hsperm starting in Socket Mode (no public URL needed)")
         socket_mode_handler(app, settings.slack_app_token or "").start()
         return 0
 
     from bot.web import run_http  # gunicorn is only imported when HTTP mode runs
+
+    # Checked once here, so a bad token stops `serve` before gunicorn starts; each worker then
+    # loads (and refreshes) its own identity as it boots (bot.web.boot_worker).
+    SlackIdentity(settings.slack_bot_token or "", settings.slack_api_url).load()
 
     log.info("hsperm starting in HTTP mode on port %s", settings.port)
     return run_http(settings)

@@ -9,26 +9,30 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import bot.metrics as metrics
 from bot.approvals import FixService
 from bot.config import Settings
 from bot.forensics import Forensics
 from bot.hubspot import redact_logs
+from bot.limits import LookupLimits
 from bot.lookup import LookupService
 from bot.pasted_text import pasted_text
 from bot.policy import ApproverPolicy, GroupMembers, LookupPolicy
 from bot.redact import remember_secrets
 from bot.slack_files import SlackFiles
-from bot.store import Store, open_store
+from bot.store import Store, StoreUnavailable, open_store
 from bot.work import LISTENER_THREADS, TrackedPool, WorkQueue
 from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
 from knowledge.extract import rate_limit_policy
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,6 +52,8 @@ class Services:
     approvers: ApproverPolicy = field(init=False)
     readers: LookupPolicy = field(init=False)
     fixes: FixService = field(init=False)
+    #: Per-user and per-portal limits on live lookups, and coalescing of identical ones.
+    lookup_limits: LookupLimits = field(init=False)
 
     def __post_init__(self) -> None:
         if self.slack_files is None:
@@ -56,6 +62,7 @@ class Services:
         self.readers = LookupPolicy(self.settings.lookup_allowed, self.groups, self.approvers)
         client = self.lookup.client if self.lookup is not None else None
         self.fixes = FixService(self.store, client, ttl_hours=self.settings.approval_ttl_hours)
+        self.lookup_limits = LookupLimits(self.settings.lookups_per_user_per_minute, self.settings.lookups_per_portal)
 
     @property
     def files(self) -> SlackFiles:
@@ -109,17 +116,35 @@ class Services:
         return self.lookup.explain_paste(diagnosis, pasted_at=pasted_at, policy=policy)
 
     def answer_once(self, team_id: str, channel_id: str, thread_ts: str, diagnosis: Diagnosis) -> bool:
-        """Claim the right to answer this error in this thread (shared by all instances)."""
-        return self.store.claim_answer(team_id, channel_id, thread_ts, fingerprint(diagnosis))
+        """Claim the right to answer this error in this thread (shared by all instances).
+
+        Runs after the ack, when the event is already claimed: Slack will not redeliver it, so a
+        database outage here must not lose the answer. The claim is retried while the database
+        comes back; if it stays away, the answer goes out unclaimed (a rare second answer in a
+        thread is better than a paste nobody answers).
+        """
+        key = (team_id, channel_id, thread_ts, fingerprint(diagnosis))
+        try:
+            return retry_store(lambda: self.store.claim_answer(*key), self.settings.store_retry_seconds)
+        except StoreUnavailable as exc:
+            log.error("answering a %s error without a claim: the database is unavailable (%s)", diagnosis.kind, exc)
+            return True
 
     def forget_answer(self, team_id: str, channel_id: str, thread_ts: str, diagnosis: Diagnosis) -> None:
-        self.store.release_answer(team_id, channel_id, thread_ts, fingerprint(diagnosis))
+        key = (team_id, channel_id, thread_ts, fingerprint(diagnosis))
+        try:
+            retry_store(lambda: self.store.release_answer(*key), self.settings.store_retry_seconds)
+        except StoreUnavailable as exc:
+            log.error("could not release the claim on a %s error (%s); a re-paste stays unanswered", diagnosis.kind, exc)
 
     def remember(self, team_id: str | None, diagnosis: Diagnosis, source: str, **where: Any) -> str | None:
         """Record a diagnosis for App Home and the Share button (`where`: Store.record_diagnosis's
         user_id, channel_id, message_ts, thread_ts, public); a failure must not cost the reply."""
-        try:
+        def record() -> str:
             return self.store.record_diagnosis(team_id=team_id or "", diagnosis=diagnosis, source=source, **where)
+
+        try:
+            return retry_store(record, self.settings.store_retry_seconds)
         except Exception:
             log.warning("could not record a %s diagnosis in the store", diagnosis.kind, exc_info=True)
             return None
@@ -127,6 +152,25 @@ class Services:
 
 def _no_slack(group: str) -> list[str]:
     raise RuntimeError("no Slack client bound to resolve user groups")
+
+
+def retry_store(call: Callable[[], T], seconds: float, *, sleep: Callable[[float], None] = time.sleep) -> T:
+    """`call()`, retried with backoff while the store says it is unavailable, for up to `seconds`.
+
+    Only for work after the ack (acks answer 503 instead and let Slack retry). Other errors are
+    raised at once: retrying a bad statement helps nobody.
+    """
+    deadline = time.monotonic() + seconds
+    pause = 0.1
+    while True:
+        try:
+            return call()
+        except StoreUnavailable:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.info("database unavailable; retrying in %.1f s", pause)
+            sleep(pause)
+            pause = min(pause * 2, 1.0)
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -153,7 +197,9 @@ def build_services(settings: Settings, *, store: Store | None = None) -> Service
     """Open (and migrate) the store named by the settings unless one is given; add the HubSpot
     lookup when a token is configured (building it makes no network call)."""
     remember_secrets(settings.secret_values)  # a paste may hold them: replies and rows mask them
-    store = store or open_store(settings.database_url)
+    store = store or open_store(
+        settings.database_url, timeout=settings.database_timeout_seconds, pool_size=settings.database_pool_size
+    )
     lookup = None
     if settings.hubspot_configured:
         redact_logs([settings.hubspot_access_token, *settings.hubspot_portal_tokens.values()])

@@ -16,6 +16,7 @@ import hmac
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -31,6 +32,7 @@ from bot.config import Settings, load_settings
 from bot.logs import log_request, record_request
 from bot.redact import redact
 from bot.services import Services, build_services
+from bot.slack_identity import SlackIdentity, SlackStartupError
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +205,26 @@ def _ms(started: float) -> float:
 
 
 def create_wsgi_app(settings: Settings, *, services: Services | None = None, client: Any = None) -> HsPermWsgi:
-    """The WSGI app for `settings`: builds the store and the Bolt app now."""
-    services = services or build_services(settings)
-    bolt = create_app(settings, client=client, services=services)
+    """The WSGI app for `settings`: asks Slack who the bot is, builds the store and the Bolt app now.
+
+    Raises `SlackStartupError` (one line, no token) when auth.test fails: a wrong token or an
+    unreachable Slack API is found before the first request, not inside its ack."""
+    identity = start_identity(settings)
+    try:
+        services = services or build_services(settings)
+    except BaseException:
+        identity.stop()  # the database is down: the next attempt starts its own refresher
+        raise
+    bolt = create_app(settings, client=client, services=services, identity=identity)
     return HsPermWsgi(settings, services, bolt)
+
+
+def start_identity(settings: Settings) -> SlackIdentity:
+    """auth.test now (fails fast), then refreshed in the background for as long as the process lives."""
+    identity = SlackIdentity(settings.slack_bot_token or "", settings.slack_api_url)
+    identity.load()
+    identity.start_refreshing(settings.slack_auth_refresh_seconds)
+    return identity
 
 
 class LazyWsgi:
@@ -239,6 +257,45 @@ class LazyWsgi:
         return wsgi(environ, start_response)
 
 
+#: gunicorn's exit status for "worker failed to boot": the master stops instead of respawning it.
+WORKER_BOOT_ERROR = 3
+
+
+def boot_worker(worker: Any) -> None:
+    """gunicorn `post_worker_init` hook: build the app before the worker takes its first request.
+
+    So auth.test runs at start, never inside an ack, under plain `gunicorn bot.web:app` as under
+    `python -m bot serve`; a wrong token or an unreachable Slack stops gunicorn with one line. A
+    database that is down at boot is not fatal: the first request tries again and answers 503.
+    """
+    wsgi = getattr(worker, "wsgi", None)
+    if not isinstance(wsgi, LazyWsgi):
+        return
+    try:
+        wsgi.get()
+    except SlackStartupError as exc:
+        log.error("hsperm cannot start: %s", exc)
+        sys.exit(WORKER_BOOT_ERROR)
+    except Exception as exc:
+        log.error("hsperm cannot start yet (%s: %s); the next request tries again", type(exc).__name__, redact(str(exc)))
+
+
+def check_slack_before_workers(server: Any) -> None:
+    """gunicorn `on_starting` hook (master, before any worker): one auth.test, so a token Slack
+    rejects stops plain `gunicorn bot.web:app` with one line and status 1, as `serve` does, rather
+    than every worker failing to boot. Settings that do not load are left to the workers to report."""
+    try:
+        settings = load_settings()
+        settings.require_slack()
+    except Exception:  # reported by each worker, with the app's own message
+        return
+    try:
+        SlackIdentity(settings.slack_bot_token or "", settings.slack_api_url).load()
+    except SlackStartupError as exc:
+        server.log.error("hsperm cannot start: %s", exc)
+        sys.exit(1)
+
+
 def _from_environment() -> HsPermWsgi:
     settings = load_settings()
     settings.require_slack()
@@ -268,6 +325,7 @@ def run_http(settings: Settings) -> int:
             self.cfg.set("on_starting", lambda server: made.append(metrics.prepare_multiprocess_dir()))
             self.cfg.set("child_exit", lambda server, worker: metrics.worker_exited(worker.pid))
             self.cfg.set("on_exit", lambda server: [metrics.remove_multiprocess_dir(path) for path in made])
+            self.cfg.set("post_worker_init", boot_worker)
 
         def load(self) -> LazyWsgi:
             # Built in the worker after the fork, like `gunicorn bot.web:app`.

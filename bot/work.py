@@ -48,6 +48,10 @@ class Busy(Exception):
     """The work queue is full; the request was acknowledged but its work was not accepted."""
 
 
+#: Extra room for work already admitted when the queue was checked (events: see `submit_admitted`).
+DEFAULT_HEADROOM = 64
+
+
 class TrackedPool(ThreadPoolExecutor):
     """A thread pool that knows how many tasks are unfinished, so shutdown (and tests) can wait
     for quiet instead of sleeping and hoping."""
@@ -87,10 +91,22 @@ class TrackedPool(ThreadPoolExecutor):
 class WorkQueue(TrackedPool):
     """The bounded pool for slow work; a job's failure is logged, never lost silently."""
 
-    def __init__(self, workers: int = DEFAULT_WORKERS, backlog: int = DEFAULT_BACKLOG, name: str = "hsperm-work") -> None:
+    def __init__(
+        self,
+        workers: int = DEFAULT_WORKERS,
+        backlog: int = DEFAULT_BACKLOG,
+        name: str = "hsperm-work",
+        headroom: int = DEFAULT_HEADROOM,
+    ) -> None:
         super().__init__(workers, name)
         self._capacity = workers + backlog
+        self._headroom = headroom
         self._admit = threading.Lock()
+
+    @property
+    def full(self) -> bool:
+        """No room for another job: callers that can still say "retry later" (events) should."""
+        return self.depth >= self._capacity
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Run `fn(*args, **kwargs)` on a work thread; raise `Busy` when the queue is full.
@@ -98,8 +114,21 @@ class WorkQueue(TrackedPool):
         A job's exception is logged, never raised: by then the request was acknowledged, and the
         job itself is responsible for telling the user (handlers answer "hsperm hit a problem").
         """
+        return self._enqueue(self._capacity, fn, args, kwargs)
+
+    def submit_admitted(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        """Like `submit`, for work whose request was admitted by checking `full` before its 200.
+
+        Slack events are acknowledged before their listener runs, so a refusal here would drop a
+        paste Slack will never resend. The check and the submit are not atomic: between them, at most
+        one request per listener thread can slip in, which the headroom absorbs (still bounded).
+        """
+        return self._enqueue(self._capacity + self._headroom, fn, args, {})
+
+    def _enqueue(self, limit: int, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[Any]:
         with self._admit:
-            if self.depth >= self._capacity:
+            if self.depth >= limit:
+                metrics.work_refused("job")
                 raise Busy(f"{self.depth} jobs waiting")
             metrics.job_queued()
             try:

@@ -73,10 +73,17 @@ def origin(context: BoltContext) -> Origin:
     return context[ORIGIN]
 
 
-def defer(context: BoltContext, job: Callable[..., Any], *args: Any) -> bool:
-    """Run `job(*args)` on the work queue; False (and a log line) when it is full."""
+def defer(context: BoltContext, job: Callable[..., Any], *args: Any, admitted: bool = False) -> bool:
+    """Run `job(*args)` on the work queue; False (and a log line) when it is full.
+
+    `admitted=True` for events, which the dedupe middleware let in only while the queue had room
+    (`WorkQueue.submit_admitted`)."""
+    work = services(context).work
     try:
-        services(context).work.submit(job, *args)
+        if admitted:
+            work.submit_admitted(job, *args)
+        else:
+            work.submit(job, *args)
     except Busy as exc:
         log.warning("work queue full (%s): %s not run", exc, getattr(job, "__name__", "job"))
         return False

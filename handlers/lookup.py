@@ -116,12 +116,17 @@ def lookup_reply(
 
     With `who`, the read policy is checked first (a refusal is the answer, and is audited).
     """
-    if services.lookup is None:
+    lookup = services.lookup
+    if lookup is None:
         return lookup_not_configured_message()
     if who is not None and not (decision := may_read(services, who, "lookup")).allowed:
         return notice_message(decision.reason)
+    # Identical lookups in flight run once; every asker (each allowed above) gets the same report.
+    key = ("lookup", email.strip().lower(), ticket_id, portal_id, tuple(required))
     try:
-        report = services.lookup.lookup(email, ticket_id=ticket_id, portal_id=portal_id, required=required)
+        report = services.lookup_limits.once(
+            key, lambda: lookup.lookup(email, ticket_id=ticket_id, portal_id=portal_id, required=required)
+        )
     except (LookupInputError, HubSpotConfigError) as exc:
         return lookup_failed_message(str(exc))
     except Exception:
@@ -151,18 +156,32 @@ def answer_user_command(
     except UsageError as exc:
         ack(**lookup_usage_message(str(exc)).kwargs())
         return
-    progress = lookup_progress_message(
-        query.email,
-        slack_user=query.slack_user,
-        ticket_id=query.ticket_id,
-        portal_id=query.portal_id or default_portal(svc),
-    )
+    portal = query.portal_id or default_portal(svc)
+    refusal = svc.lookup_limits.admit(origin(context).user_id, portal)
+    if refusal is not None:
+        ack(response_type="ephemeral", **notice_message(refusal.text).kwargs())
+        return
+    progress = lookup_progress_message(query.email, slack_user=query.slack_user, ticket_id=query.ticket_id, portal_id=portal)
     ack(response_type="ephemeral", **progress.kwargs())
-    if not defer(context, _run_user_command, svc, origin(context), query, respond, client, logger):
+    if not defer(context, _run_user_command, svc, origin(context), query, portal, respond, client, logger):
+        svc.lookup_limits.release(portal)
         respond(replace_original=True, response_type="ephemeral", **busy_message().kwargs())
 
 
 def _run_user_command(
+    services: Services,
+    who: Origin,
+    query: UserQuery,
+    portal: str | None,
+    respond: Respond,
+    client: WebClient,
+    logger: Logger,
+) -> None:
+    with services.lookup_limits.slot(portal):
+        _user_command_report(services, who, query, respond, client, logger)
+
+
+def _user_command_report(
     services: Services, who: Origin, query: UserQuery, respond: Respond, client: WebClient, logger: Logger
 ) -> None:
     try:
@@ -239,17 +258,32 @@ def on_lookup_submit(ack: Ack, view: dict[str, Any], client: WebClient, context:
     if query is None:
         ack(response_action="errors", errors={_FORM_BLOCKS[field]: message for field, message in errors.items()})
         return
+    svc, who = services(context), origin(context)
+    portal = query.portal_id or default_portal(svc)
+    refusal = svc.lookup_limits.admit(who.user_id, portal)
+    if refusal is not None:
+        # The form stays open with the reason under the email field; nothing was queued.
+        ack(response_action="errors", errors={LOOKUP_EMAIL_BLOCK: refusal.text})
+        return
     ack()
-    defer(context, _answer_form, services(context), origin(context), query, form_requires(view), client, logger)
+    if not defer(context, _answer_form, svc, who, query, portal, form_requires(view), client, logger):
+        svc.lookup_limits.release(portal)
 
 
 def _answer_form(
-    services: Services, origin: Origin, query: UserQuery, requires: tuple[str, ...], client: WebClient, logger: Logger
+    services: Services,
+    origin: Origin,
+    query: UserQuery,
+    portal: str | None,
+    requires: tuple[str, ...],
+    client: WebClient,
+    logger: Logger,
 ) -> None:
-    message = lookup_reply(
-        services, query.email or "", ticket_id=query.ticket_id, portal_id=query.portal_id, required=requires,
-        logger=logger, who=origin,
-    )  # fmt: skip
+    with services.lookup_limits.slot(portal):
+        message = lookup_reply(
+            services, query.email or "", ticket_id=query.ticket_id, portal_id=query.portal_id, required=requires,
+            logger=logger, who=origin,
+        )  # fmt: skip
     deliver_privately(client, origin.channel_id, origin.user_id, message, message, logger)
 
 

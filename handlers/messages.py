@@ -54,12 +54,14 @@ def is_paste(event: dict[str, Any], context: BoltContext) -> bool:
 
 
 def on_message(event: dict[str, Any], context: BoltContext, client: WebClient, logger: Logger) -> None:
-    defer(context, answer, services(context), _Where.of(event, context, mentioned=False), event, client, logger)
+    defer(context, answer, services(context), _Where.of(event, context, mentioned=False), event, client, logger,
+          admitted=True)
 
 
 def on_mention(event: dict[str, Any], context: BoltContext, client: WebClient, logger: Logger) -> None:
     if is_paste(event, context):
-        defer(context, answer, services(context), _Where.of(event, context, mentioned=True), event, client, logger)
+        defer(context, answer, services(context), _Where.of(event, context, mentioned=True), event, client, logger,
+              admitted=True)
 
 
 def ignore() -> None:
@@ -180,8 +182,9 @@ def _post(client: WebClient, where: _Where, message: Message, logger: Logger) ->
         )
         return True
     except SlackApiError as exc:
-        # not_in_channel, ratelimited after retries, ...: nothing to show anyone, so log and move on.
-        logger.warning("could not reply in %s: %s", where.channel, exc.response.get("error"))
+        # not_in_channel, ratelimited past the Retry-After cap or the reply deadline, ...: nothing to
+        # show anyone, so one line says the reply was given up; the caller releases its claim.
+        logger.warning("gave up replying in %s: %s", where.channel, exc.response.get("error"))
     except Exception as exc:
-        logger.warning("could not reply in %s: %s", where.channel, type(exc).__name__)
+        logger.warning("gave up replying in %s: %s", where.channel, type(exc).__name__)
     return False

@@ -31,8 +31,13 @@ def test_building_the_app_makes_no_network_call(settings, fake_slack):
     assert fake_slack.calls() == []
 
 
-def test_the_web_client_uses_the_configured_api_url(settings):
-    assert create_app(settings).client.base_url == settings.slack_api_url
+def test_the_web_client_uses_the_configured_api_url_and_retries_429_and_5xx(settings):
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
+
+    app = create_app(settings)
+    assert app.client.base_url == settings.slack_api_url
+    for kind in (RateLimitErrorRetryHandler, ServerErrorRetryHandler):
+        assert any(isinstance(h, kind) for h in app.client.retry_handlers)
 
 
 def test_socket_mode_deliveries_are_deduplicated_too(settings, fake_slack):

@@ -4,9 +4,10 @@ Layers, lowest first (a module may import its own package and anything in a lowe
 
     knowledge                      the engine, rules and catalogues (pure)
     bot.metrics                    counters every layer may bump (imports nothing of hsperm)
-    bot.config, redact, facts, work, pasted_text   settings and small shared helpers
+    bot.config, redact, facts, work, pasted_text, limits, slack_retry   settings and small shared helpers
       and bot.forensics            (same layer) pure: HubSpot's activity records -> statements
-    bot.hubspot, store, render, slack_client, slack_files, logs   HubSpot's API, persistence, terminal text, Slack's, logging
+    bot.hubspot, store, render, slack_client, slack_files, slack_identity, logs
+                                   HubSpot's API, persistence, terminal text, Slack's, logging
     bot.lookup                     live lookup (uses bot.hubspot)
     bot.messages, bot.services     Block Kit; what handlers are given
     handlers                       Slack listeners
@@ -72,8 +73,11 @@ def test_knowledge_is_pure() -> None:
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("knowledge",),
     ("bot.metrics",),
-    ("bot.config", "bot.redact", "bot.facts", "bot.work", "bot.pasted_text", "bot.forensics"),
-    ("bot.hubspot", "bot.store", "bot.render", "bot.slack_client", "bot.slack_files", "bot.logs"),
+    (
+        "bot.config", "bot.redact", "bot.facts", "bot.work", "bot.pasted_text", "bot.forensics", "bot.limits",
+        "bot.slack_retry",
+    ),
+    ("bot.hubspot", "bot.store", "bot.render", "bot.slack_client", "bot.slack_files", "bot.slack_identity", "bot.logs"),
     ("bot.lookup", "bot.approvals", "bot.policy", "bot.audit"),
     ("bot.messages", "bot.services"),
     ("handlers",),

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from bot.work import Busy, WorkQueue
 
 
-def test_a_full_queue_refuses_instead_of_growing():
-    queue = WorkQueue(workers=1, backlog=1)
+@contextmanager
+def stalled(**sizes: int) -> Iterator[tuple[WorkQueue, threading.Event]]:
+    """A queue whose jobs (`release.wait`) all wait until the block ends; then it drains and closes."""
+    queue = WorkQueue(**sizes)
     release = threading.Event()
     try:
+        yield queue, release
+    finally:
+        release.set()
+        assert queue.drain(timeout=10)
+        queue.close()
+
+
+def test_a_full_queue_refuses_instead_of_growing():
+    with stalled(workers=1, backlog=1) as (queue, release):
         queue.submit(release.wait)
         queue.submit(release.wait)
         with pytest.raises(Busy):
             queue.submit(release.wait)
         assert queue.depth == 2
-    finally:
-        release.set()
-        assert queue.drain(timeout=10)
-        queue.close()
     assert queue.depth == 0
 
 
@@ -48,3 +57,23 @@ def test_after_close_submit_says_busy():
     with pytest.raises(Busy):
         queue.submit(print)
     assert queue.depth == 0
+
+
+def test_full_says_when_the_next_submit_would_be_refused():
+    with stalled(workers=1, backlog=0) as (queue, release):
+        assert not queue.full
+        queue.submit(release.wait)
+        assert queue.full
+    assert not queue.full
+
+
+def test_admitted_work_uses_the_headroom_and_is_still_bounded():
+    with stalled(workers=1, backlog=0, headroom=2) as (queue, release):
+        queue.submit(release.wait)
+        with pytest.raises(Busy):
+            queue.submit(release.wait)
+        queue.submit_admitted(release.wait)  # an event let in before the queue filled
+        queue.submit_admitted(release.wait)
+        with pytest.raises(Busy):
+            queue.submit_admitted(release.wait)
+        assert queue.depth == 3

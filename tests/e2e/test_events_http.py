@@ -73,7 +73,8 @@ def test_url_verification_echoes_the_challenge(http_bot):
     assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in response.text
 
 
-def test_slack_rate_limits_and_server_errors_are_retried(http_bot, fake_slack, slack_sleeps):
+def test_slack_rate_limits_and_server_errors_are_retried(start_http_bot, fake_slack, slack_sleeps):
+    http_bot = start_http_bot(SLACK_RETRY_AFTER_CAP_SECONDS="10")  # a Retry-After over the cap is not waited
     fake_slack.fail("chat.postMessage", status=429, times=1, retry_after=7)
     fake_slack.fail("chat.postMessage", status=500, times=1)
     http_bot.post_event(message_event(TICKET_ERROR))
@@ -85,16 +86,17 @@ def test_slack_rate_limits_and_server_errors_are_retried(http_bot, fake_slack, s
 
 
 def test_when_slack_keeps_failing_nothing_crashes_and_the_next_paste_is_answered(http_bot, fake_slack, caplog):
-    fake_slack.fail("chat.postMessage", status=500, times=3)
+    fake_slack.fail("chat.postMessage", status=500, times=4)  # the first try and its three retries
     first = message_event(TICKET_ERROR)
     http_bot.post_event(first)
-    fake_slack.wait_for("chat.postMessage", count=3)
+    fake_slack.wait_for("chat.postMessage", count=4)
     http_bot.drain()
     assert "Traceback" not in caplog.text
+    assert all(call.failed for call in fake_slack.calls("chat.postMessage"))
     # Nobody saw an answer, so the same error pasted again in that thread gets one.
     http_bot.post_event(message_event(TICKET_ERROR, thread_ts=first["ts"]))
-    calls = fake_slack.wait_for("chat.postMessage", count=4)
-    assert calls[-1].params["thread_ts"] == first["ts"]
+    calls = fake_slack.wait_for("chat.postMessage", count=5)
+    assert calls[-1].params["thread_ts"] == first["ts"] and not calls[-1].failed
 
 
 def test_not_in_channel_is_logged_not_raised(http_bot, fake_slack, caplog):

@@ -19,6 +19,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.services import build_services
 from bot.slack_client import make_client
+from bot.slack_identity import SlackIdentity
 from tests.fakes.slack import FakeSlack, SlackSender
 
 
@@ -38,11 +39,15 @@ class DispatchBot(SlackSender):
     def __init__(self, settings: Settings, fake: FakeSlack, sleeps: list[float]) -> None:
         super().__init__("dispatch://hsperm", fake)
         self.services = build_services(settings)
+        # Who the bot is, asked once before any request, as the servers do (bot/slack_identity.py).
+        identity = SlackIdentity(settings.slack_bot_token or "", settings.slack_api_url)
+        identity.load()
         self.app = create_app(
             settings,
             client=make_client(settings, sleep=sleeps.append),
             services=self.services,
             process_before_response=True,
+            identity=identity,
         )
 
     def post_raw(self, body: bytes, headers: dict[str, str]) -> Answer:  # type: ignore[override]

@@ -154,6 +154,8 @@ class FakeHubSpot:
         self._window: list[float] = []
         self._server: ThreadingHTTPServer | None = None
         self._serving: Serving | None = None
+        #: path fragment -> gate: matching calls are recorded, then wait for the gate (see `hold`)
+        self._holds: dict[str, threading.Event] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -366,6 +368,18 @@ class FakeHubSpot:
             seat["remainingSeats"] = remaining
         self.portal(hub_id).seats.append(seat)
 
+    def remove_fault(self, fault: Fault) -> None:
+        """End a fault added with `times=None` (HubSpot back up)."""
+        with self._lock:
+            if fault in self.faults:
+                self.faults.remove(fault)
+
+    def hold(self, match: str) -> threading.Event:
+        """Calls whose path contains `match` are recorded, then wait for the returned event (a
+        HubSpot that hangs); lets a test prove what happens meanwhile without measuring time."""
+        with self._lock:
+            return self._holds.setdefault(match, threading.Event())
+
     # -- call log -------------------------------------------------------------------------------
 
     def calls_to(self, fragment: str) -> list[Call]:
@@ -420,6 +434,9 @@ class FakeHubSpot:
             self.calls.append(call)
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            gates = [gate for match, gate in self._holds.items() if match in path]
+        for gate in gates:
+            gate.wait(timeout=30)
         try:
             return self._answer(method, path, query, call, parsed_body)
         finally:

@@ -45,6 +45,10 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str] = field(repr=False)
+    #: the request path (tells response_urls apart: /webhook/<name>)
+    path: str = field(default="", repr=False)
+    #: answered with an injected 429/500/error instead of success (see `FakeSlack.fail`)
+    failed: bool = field(default=False, repr=False)
 
     @property
     def text(self) -> str:
@@ -168,6 +172,13 @@ class FakeSlack:
         with self._lock:
             return self._holds.setdefault(method, threading.Event())
 
+    def release(self, method: str) -> None:
+        """Answer the calls held on `method` and stop holding it (a `hold` that can be repeated)."""
+        with self._lock:
+            gate = self._holds.pop(method, None)
+        if gate is not None:
+            gate.set()
+
     def calls(self, method: str | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self._calls if method is None or c.method == method]
@@ -199,7 +210,7 @@ class FakeSlack:
         path = request.path.split("?", 1)[0]
         if path.startswith("/webhook/"):
             params = json.loads(raw or b"{}")
-            self._record(Call("webhook", params, dict(request.headers)))
+            self._record(Call("webhook", params, dict(request.headers), path=path))
             self._wait_if_held("webhook")
             return self._send(request, 200, b"ok", "text/plain")
         if path.startswith("/files-pri/"):
@@ -208,10 +219,12 @@ class FakeSlack:
             return self._send(request, 404, b"not found", "text/plain")
         method = path[len("/api/") :]
         params = self._params(request, raw)
-        self._record(Call(method, params, dict(request.headers)))
+        call = Call(method, params, dict(request.headers))
+        self._record(call)
         self._wait_if_held(method)
 
         failure = self._take_failure(method)
+        call.failed = failure is not None
         if failure and failure.status != 200:
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
             body = json.dumps({"ok": False, "error": "ratelimited"}) if failure.status == 429 else "server error"
