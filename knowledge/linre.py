@@ -6,7 +6,7 @@ seconds. RE2 runs a pattern as an automaton over the bytes, once, and refuses th
 (lookaround, backreferences) that cannot be run that way: linear time is a property of the
 engine, not of each pattern's author being careful.
 
-Two things keep ~300 patterns fast on one paste:
+Three things keep ~600 patterns fast on one paste:
 
 1. A paste is encoded to UTF-8 once (`Text`); google-re2's own wrapper encodes it again on every
    call. Groups are decoded from the bytes; offsets are bytes until someone asks for characters.
@@ -15,6 +15,13 @@ Two things keep ~300 patterns fast on one paste:
    make the Set's automaton explode, so the Set holds them relaxed to `*`: a superset, which the
    pattern itself then confirms. A run of `.` or of a broad class at the top level of a pattern
    is left out altogether: the Set holds the parts around it, which must all match (`_cut`).
+3. On a text over LONG_TEXT bytes even that automaton costs too much on first sight (30-130 ms
+   for 64 KB of varied text): what is left of a heavy pattern's relaxed runs keeps threads alive
+   across the text, and RE2 builds states for every new combination. Such a text is pre-checked
+   by a light Set, which holds for each heavy pattern only a literal every match of it contains
+   (`literal_hints`; with none, the same pieces as the full Set) and is split in smaller Sets;
+   where a hint is found, the pattern relaxed to `*`, run alone (a small automaton), must match;
+   only then does the exact pattern run.
 
 Patterns are written in Python's syntax as far as RE2 shares it (see rules/README.md). `\\s` keeps
 Python's meaning (Unicode whitespace); `\\b`, `\\w` and `\\d` are ASCII in RE2.
@@ -177,48 +184,187 @@ def _beyond_ascii_word(pattern: str, index: int) -> bool:
     return any(not c.isascii() and c.isalnum() for c in pattern[index - 1 : index] + pattern[index + 2 : index + 3])
 
 
+_SPECIAL = frozenset(".^$*+?{}[]()|\\")
+#: escapes that are not one character of the text (`\\x41`, `\\pL`, backreferences): a pattern
+#: holding one gets no literal hint rather than a wrong one
+_OPAQUE_ESCAPES = frozenset("xuUNpPQEgk0123456789")
+
+
+def _top_level_branches(pattern: str) -> list[str]:
+    """`a|b(c|d)` -> ["a", "b(c|d)"]: the alternatives of the whole pattern."""
+    branches, start, index = [], 0, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+        elif char in "([":
+            index = _group_end(pattern, index)
+        elif char == "|":
+            branches.append(pattern[start:index])
+            index = start = index + 1
+        else:
+            index += 1
+    return [*branches, pattern[start:]]
+
+
+def _skip_quantifier(branch: str, index: int) -> int:
+    if branch[index : index + 1] in ("*", "+", "?"):
+        index += 1
+    elif branch[index : index + 1] == "{" and (close := branch.find("}", index)) > 0:
+        index = close + 1
+    return index + (branch[index : index + 1] == "?")  # a lazy quantifier's `?`
+
+
+def _group_end(branch: str, index: int) -> int:
+    """Index just past the group or class opening at `index`."""
+    depth, in_class = 0, False
+    while index < len(branch):
+        char = branch[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            index += 2 if branch.startswith("^]", index + 1) else int(branch.startswith("]", index + 1))
+            if depth == 0:
+                return _class_end(branch, index + 1)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return index
+
+
+def _class_end(branch: str, index: int) -> int:
+    while index < len(branch) and branch[index] != "]":
+        index += 2 if branch[index] == "\\" else 1
+    return index + 1
+
+
+def _required_literal(branch: str) -> str:
+    """The longest literal every match of `branch` contains, read outside groups and classes."""
+    runs: list[str] = []
+    run: list[str] = []
+    index = 0
+    while index < len(branch):
+        char = branch[index]
+        if char in "([":
+            runs.append("".join(run))
+            run = []
+            index = _skip_quantifier(branch, _group_end(branch, index))
+            continue
+        if char == "\\" and index + 1 < len(branch) and not branch[index + 1].isalnum():
+            literal, step = branch[index + 1], 2
+        elif char == "\\" or char in _SPECIAL:
+            runs.append("".join(run))
+            run = []
+            index = _skip_quantifier(branch, index + (2 if char == "\\" else 1))
+            continue
+        else:
+            literal, step = char, 1
+        following = branch[index + step : index + step + 1]
+        if following in ("?", "*", "{"):  # optional or repeated: not a fixed part of every match
+            runs.append("".join(run))
+            run = []
+            index = _skip_quantifier(branch, index + step)
+            continue
+        run.append(literal)
+        index += step
+        if following == "+":
+            runs.append("".join(run))
+            run = []
+            index += 1
+    runs.append("".join(run))
+    return max(runs, key=len)
+
+
+def literal_hints(pattern: str) -> tuple[str, ...]:
+    """Literals one of which every match contains (matched case-insensitively, which inline flags
+    cannot defeat); empty when there are none of 3+ characters."""
+    if pattern.startswith("(?i)"):
+        pattern = pattern[4:]
+    if any(pattern[i + 1 : i + 2] in _OPAQUE_ESCAPES for i, c in enumerate(pattern) if c == "\\"):
+        return ()
+    hints = tuple(_required_literal(branch) for branch in _top_level_branches(pattern))
+    return hints if all(len(hint) >= 3 for hint in hints) else ()
+
+
+def _literal(text: str) -> str:
+    return "".join(c if c.isalnum() else f"\\x{{{ord(c):x}}}" for c in text)
+
+
+#: a Set; the pattern each of its entries belongs to; the entries of each pattern in pieces
+_Compiled = tuple[_re2.Set, tuple[int, ...], dict[int, frozenset[int]]]
+#: How many Sets the light one is split into: each new long text makes RE2 build automaton states,
+#: and a state of a smaller Set costs less to build (first sight of 64 KB: about half the time)
+LIGHT_SHARDS = 8
+
+
 class PatternSet:
-    """Every pattern, matched at once: which of them can match a text (see module docstring)."""
+    """Every pattern, matched at once: which of them can match a text (see module docstring).
+
+    Two RE2 Sets with the same indices: the full one, for a text up to LONG_TEXT bytes, holds each
+    pattern's pieces (`_cut`); the light one, for a longer text, holds a heavy pattern's literal
+    hints instead, and is split in LIGHT_SHARDS Sets (each pattern in one of them)."""
 
     def __init__(self) -> None:
-        #: each pattern's pieces (`_cut`), all of which match where the pattern does
-        self._sources: list[tuple[bytes, ...]] = []
-        #: the Set; the pattern each of its entries belongs to; the entries of each pattern
-        #: made of several pieces (one tuple, so a reader never sees parts of two versions)
-        self._set: tuple[_re2.Set, tuple[int, ...], dict[int, frozenset[int]]] | None = None
+        #: per pattern: its pieces (`_cut`), all of which match where the pattern does; and what
+        #: the light Set holds for it (the same pieces, or one alternation of literal hints)
+        self._sources: list[tuple[tuple[bytes, ...], tuple[bytes, ...]]] = []
+        #: per Set, full and light, its shards (one tuple, so a reader never sees parts of two
+        #: versions)
+        self._sets: list[tuple[_Compiled, ...] | None] = [None, None]
         self._lock = threading.Lock()
         #: bumped on every add, so a Text's cached answer from an older Set is recomputed
         self.version = 0
 
-    def add(self, *pieces: str) -> int:
+    def add(self, *pieces: str, light: tuple[str, ...] | None = None) -> int:
         with self._lock:
-            self._sources.append(tuple(piece.encode() for piece in pieces))
-            self._set = None
+            full = tuple(piece.encode() for piece in pieces)
+            self._sources.append((full, full if light is None else tuple(p.encode() for p in light)))
+            self._sets = [None, None]
             self.version += 1
             return len(self._sources) - 1
 
-    def _compiled(self) -> tuple[_re2.Set, tuple[int, ...], dict[int, frozenset[int]]]:
+    def _compiled(self, which: int) -> tuple[_Compiled, ...]:
         with self._lock:
-            if self._set is None:
-                # A Set never gives up on a slow automaton; the generous memory keeps it from
-                # ever running out of room for one state on adversarial text.
-                compiled = _re2.Set(_UNANCHORED, _options(64 << 20))
-                owners: list[int] = []
-                several: dict[int, frozenset[int]] = {}
-                for index, pieces in enumerate(self._sources):
-                    for piece in pieces:
-                        if compiled.Add(piece) < 0:
-                            raise PatternError(f"RE2 cannot add {piece!r} to the shared set")
-                    if len(pieces) > 1:
-                        several[index] = frozenset(range(len(owners), len(owners) + len(pieces)))
-                    owners += [index] * len(pieces)
-                if not compiled.Compile():
-                    raise PatternError("RE2 cannot compile the shared set of patterns")
-                self._set = (compiled, tuple(owners), several)
-            return self._set
+            if self._sets[which] is None:
+                shards = LIGHT_SHARDS if which else 1
+                self._sets[which] = tuple(self._shard(which, shard, shards) for shard in range(shards))
+            return self._sets[which]  # type: ignore[return-value]
+
+    def _shard(self, which: int, shard: int, shards: int) -> _Compiled:
+        # A Set never gives up on a slow automaton; the generous memory keeps it from ever
+        # running out of room for one state on adversarial text.
+        compiled = _re2.Set(_UNANCHORED, _options(64 << 20))
+        owners: list[int] = []
+        several: dict[int, frozenset[int]] = {}
+        for index in range(shard, len(self._sources), shards):
+            pieces = self._sources[index][which]
+            for piece in pieces:
+                if compiled.Add(piece) < 0:
+                    raise PatternError(f"RE2 cannot add {piece!r} to the shared set")
+            if len(pieces) > 1:
+                several[index] = frozenset(range(len(owners), len(owners) + len(pieces)))
+            owners += [index] * len(pieces)
+        if not compiled.Compile():
+            raise PatternError("RE2 cannot compile the shared set of patterns")
+        return compiled, tuple(owners), several
 
     def matches(self, data: bytes) -> frozenset[int]:
-        compiled, owners, several = self._compiled()
+        shards = self._compiled(int(len(data) > LONG_TEXT))
+        if len(shards) == 1:
+            return self._matches(shards[0], data)
+        return frozenset().union(*(self._matches(shard, data) for shard in shards))
+
+    @staticmethod
+    def _matches(shard: _Compiled, data: bytes) -> frozenset[int]:
+        compiled, owners, several = shard
         entries = compiled.Match(data)
         found = frozenset(map(owners.__getitem__, entries))
         if several.keys().isdisjoint(found):  # iterates the smaller of the two
@@ -230,6 +376,8 @@ class PatternSet:
         return len(self._sources)
 
 
+#: Texts longer than this (bytes) are pre-checked by the light Set (see module docstring).
+LONG_TEXT = 4 * 1024
 SHARED = PatternSet()
 
 
@@ -307,7 +455,7 @@ class Pattern:
     alone on a text, where computing the Set would cost more than it saves). Case-insensitive
     unless told otherwise."""
 
-    __slots__ = ("_regex", "groupindex", "heavy", "index", "pattern", "source")
+    __slots__ = ("_loose", "_regex", "groupindex", "heavy", "index", "pattern", "source")
 
     def __init__(
         self, pattern: str, ignore_case: bool = True, multiline: bool = False, where: str = "", prefilter: bool = True
@@ -324,13 +472,21 @@ class Pattern:
         self._regex = _re2.RE2(self.source.encode(), _options())
         if not self._regex.ok():
             raise PatternError(f"{name}RE2 cannot compile {pattern!r}: {self._regex.error().decode()}")
-        self.heavy = relaxed != exact
+        #: whether the Set's answer is only a superset (relaxed bounds, or pieces)
+        self.heavy = relaxed != exact or len(pieces) > 1
+        #: a pattern with relaxed bounds, relaxed, run alone before the exact one on a long text
+        self._loose = _re2.RE2((prefix + relaxed).encode(), _options()) if relaxed != exact else None
+        hints = literal_hints(pattern) if self._loose is not None else ()
+        #: what the light Set holds: a literal hint, or (none found) the same pieces as the full one
+        light = ("(?i)" + "|".join(map(_literal, hints)),) if hints else None
         #: this pattern's place in SHARED (None: not pre-checked)
-        self.index = SHARED.add(*(prefix + piece for piece in pieces)) if prefilter else None
+        self.index = SHARED.add(*(prefix + piece for piece in pieces), light=light) if prefilter else None
         self.groupindex = {name.decode(): index for name, index in self._regex.NamedCapturingGroups()}
 
     def _spans(self, text: Text, pos: int = 0, anchor=_UNANCHORED) -> list[tuple[int, int]] | None:
         if self.index is not None and text.prefilter and self.index not in text.hits():
+            return None
+        if self._loose is not None and len(text.data) > LONG_TEXT and self._missed(text, pos):
             return None
         spans = self._regex.Match(anchor, text.data, pos, len(text.data))
         return None if spans[0][0] < 0 else spans
@@ -344,8 +500,14 @@ class Pattern:
             hits = text._hits if text._version == SHARED.version else text.hits()
             if self.index not in hits:
                 return None
+        if self._loose is not None and len(text.data) > LONG_TEXT and self._missed(text, pos):
+            return None
         spans = self._regex.Match(_UNANCHORED, text.data, pos, len(text.data))
         return None if spans[0][0] < 0 else Match(self, text, spans)
+
+    def _missed(self, text: Text, pos: int) -> bool:
+        """Whether the relaxed form, run alone, finds nothing (so the exact one cannot)."""
+        return self._loose.Match(_UNANCHORED, text.data, pos, len(text.data))[0][0] < 0  # type: ignore[union-attr]
 
     def found(self, text: Text) -> bool:
         """Whether the pattern matches anywhere: on a pre-checked text the Set's answer, exact for

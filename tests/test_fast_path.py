@@ -9,6 +9,8 @@ every rule, and normalises everything. If a shortcut ever hid a match, a diagnos
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -57,6 +59,26 @@ def test_every_corpus_record_diagnoses_the_same_on_both_paths(plain_path) -> Non
     assert differ == []
 
 
+def test_long_texts_of_corpus_fragments_diagnose_the_same_on_both_paths(plain_path) -> None:
+    """Over linre.LONG_TEXT bytes the light Set answers (heavy patterns held by a literal, then
+    run relaxed alone): errors of the corpus inside long stretches of other corpus fragments."""
+    rng = random.Random(11)
+    errors = [r["text"] for r in load("errors_*.jsonl")]
+    words = [word for record in load("*.jsonl") for word in record["text"].split()]
+    fragments = [" ".join(words[i : i + 4]) for i in range(0, len(words), 3)]
+    kinds = set()
+    for size in (5 * 1024, 16 * 1024, 64 * 1024):
+        for _ in range(4):
+            padding = " ".join(rng.choice(fragments) for _ in range(size // 12))
+            cut = rng.randrange(len(padding))
+            text = (padding[:cut] + "\n" + rng.choice(errors) + "\n" + padding[cut:])[:size]
+            assert len(text.encode()) > linre.LONG_TEXT
+            diagnosis = diagnose(text).to_dict()
+            assert diagnosis == plain_path(text)
+            kinds.add(diagnosis["kind"])
+    assert len(kinds) > 2  # the texts are diagnosed as different things, not all alike
+
+
 def test_the_plain_path_really_skips_the_set(plain_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The comparison above means something only if the plain path never asks the Set."""
     asked = []
@@ -76,13 +98,15 @@ def test_paste_shaped_text_diagnoses_the_same_on_both_paths(plain_path, text: st
 def test_a_pattern_cut_in_pieces_needs_every_piece() -> None:
     """A long gap (`.{0,600}`) is not in the Set: its two sides are, and both must match."""
     pattern = linre.Pattern(r"\bthis oauth[- ]token\b.{0,600}\bis expired\b")
-    assert len(linre.SHARED._sources[pattern.index]) == 2
+    assert len(linre.SHARED._sources[pattern.index][0]) == 2
     assert pattern.search("This oauth-token (abc) is expired") is not None
     assert pattern.search("This oauth-token (abc) is fine; the key is expired") is not None
     assert pattern.search("is expired. This oauth-token (abc)") is None
     assert pattern.search("This oauth-token (abc) is valid") is None
     assert pattern.index not in linre.Text("This oauth-token (abc) is valid").hits()
     assert pattern.search("x" * 700 + " this oauth token " + "y" * 700 + " is expired") is None
+    unbounded = linre.Pattern(r"\bfoo\b.*\bbar\b")  # cut in pieces: the Set's yes is not the answer
+    assert not unbounded.found(linre.Text("bar, then foo")) and unbounded.found(linre.Text("foo, then bar"))
 
 
 def test_only_runs_at_the_top_level_are_cut() -> None:

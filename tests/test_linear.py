@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 
 from knowledge import diagnose
 from knowledge.catalog import objects
-from knowledge.linre import AnyOf, Pattern, PatternError, Text, translate
+from knowledge.linre import AnyOf, Pattern, PatternError, Text, literal_hints, translate
 from knowledge.normalize import flatten, normalize
 from knowledge.rules import _rule, rules, signals
 from knowledge.secrets import find_secrets, redact, secret_patterns
+from tests.corpus import load
 from tests.strategies import FRAGMENTS, pastes
 
 #: The only Python `re` patterns knowledge/ may hold (why: see knowledge/normalize.py).
@@ -267,3 +268,26 @@ def test_translation_keeps_pythons_whitespace_and_relaxes_only_large_bounds() ->
     assert nbsp.search("Bearer\u00a0\u3000x") is not None and nbsp.search("Bearerx") is None
 
 
+def test_literal_hints_are_literals_every_match_contains() -> None:
+    """What the light Set holds for a heavy pattern on a long text: a literal outside any
+    optional part, or nothing (then the pattern is always tried)."""
+    assert literal_hints(r"\bcorrelationId\b.{0,600}x") == ("correlationId",)
+    assert literal_hints(r"\brequires? (one|all) of \[([^\]]{0,600})\]") == ("require",)
+    assert literal_hints(r"\bhubspot\.crm\.|crm\.objects\.x{0,20}") == ("hubspot.crm.", "crm.objects.")
+    assert literal_hints(r"ab{2,3}cdef") == ("cdef",)
+    assert literal_hints(r"a{0,20}b|cde") == ()  # one alternative has no literal
+    assert literal_hints(r"(?:abc|def)\d{1,20}") == ()  # inside a group: not read
+    assert literal_hints(r"\x41bcdef.{0,20}") == ()  # an escape that is not its own letters
+    checked = 0
+    for name, pattern in ALL:
+        hints = literal_hints(pattern.pattern)
+        if pattern.heavy and hints:
+            alone = _without_prefilter(pattern)
+            for text in CORPUS_TEXTS:
+                if alone.search(text):
+                    checked += 1
+                    assert any(h.lower() in text.lower() for h in hints), (name, pattern.pattern)
+    assert checked > 100
+
+
+CORPUS_TEXTS = [flatten(normalize(record["text"])) for record in load("*.jsonl")]
