@@ -62,7 +62,7 @@ def until(condition, what: str, timeout: float = 20.0) -> None:
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened: {what}")
-        time.sleep(0.05)
+        time.sleep(0.005)
 
 
 def deliver_like_slack(bot: BotServer, event: dict, event_id: str, attempts: int = 20, first_retry: int = 0) -> int:
