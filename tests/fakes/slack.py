@@ -199,7 +199,7 @@ class FakeSlack:
             found = self.calls(method)
             if len(found) >= count:
                 return found
-            time.sleep(0.005)
+            time.sleep(0.02)
         raise AssertionError(f"expected {count} {method} call(s), got {[c.method for c in self.calls()]}")
 
     # -- the fake API ----------------------------------------------------------------------------
