@@ -5,6 +5,7 @@ bench/diagnose.py): the proof is structural, the battery shows the answers stay 
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import sys
@@ -137,6 +138,7 @@ def test_allowed_python_substitutions_on_long_runs(name: str) -> None:
     assert normalize("```json\n" * 8000) == " \n" * 8000
 
 
+@functools.cache  # patterns live as long as the catalogue: compile each reference form once, not per example
 def _without_prefilter(pattern: Pattern) -> Pattern:
     flags = pattern.source[: pattern.source.index(")") + 1] if pattern.source.startswith("(?") else ""
     return Pattern(pattern.pattern, ignore_case="i" in flags, multiline="m" in flags, prefilter=False)

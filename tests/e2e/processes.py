@@ -31,7 +31,7 @@ def wait_healthy(url: str, process: subprocess.Popen) -> None:
                 return
         except (requests.ConnectionError, requests.Timeout):
             pass  # not listening yet, or a worker still building the app on a busy machine
-        time.sleep(0.1)
+        time.sleep(0.01)
     raise AssertionError("server never became healthy")
 
 

@@ -62,7 +62,7 @@ def until(condition, what: str, timeout: float = 20.0) -> None:
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened: {what}")
-        time.sleep(0.05)
+        time.sleep(0.005)
 
 
 def deliver_like_slack(bot: BotServer, event: dict, event_id: str, attempts: int = 20, first_retry: int = 0) -> int:
@@ -116,7 +116,7 @@ def test_after_a_drop_every_paste_is_answered_exactly_once(start_http_bot, fake_
 
 
 def test_a_database_that_never_answers_gets_503s_not_a_hung_ack(start_http_bot, fake_slack, pg_proxy, postgres_url):
-    bot = start_http_bot(pg_proxy.url(postgres_url), DATABASE_TIMEOUT_SECONDS="1")
+    bot = start_http_bot(pg_proxy.url(postgres_url), DATABASE_TIMEOUT_SECONDS="0.5")
     assert bot.get("/healthz").status_code == 200
     pg_proxy.hang()
     try:

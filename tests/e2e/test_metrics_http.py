@@ -135,10 +135,10 @@ def test_every_gunicorn_worker_reports_all_requests(fake_slack, tmp_path, comman
     env = bot_env(fake_slack, f"sqlite:///{tmp_path / 'hsperm.db'}")
     process = run_server(command, env, port, REPO if in_repo else tmp_path)
     url = f"http://127.0.0.1:{port}"
+    sender = SlackSender(url, fake_slack)
     try:
         wait_healthy(url, process)
         assert _listening_addresses(process.pid, port) == addresses
-        sender = SlackSender(url, fake_slack)
         sent = 6
         for _ in range(sent):
             sender.session = requests.Session()  # new connections, so both workers get some
@@ -150,6 +150,7 @@ def test_every_gunicorn_worker_reports_all_requests(fake_slack, tmp_path, comman
             totals.add(value(scrape(sender), "hsperm_slack_requests_total", surface="event", status="200"))
         assert totals == {float(sent)}
     finally:
+        sender.session.close()  # a kept-alive connection holds a stopping gthread worker for 2 s
         os.killpg(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     assert b"Traceback" not in stderr

@@ -30,7 +30,7 @@ def test_healthz_is_200_json_when_the_database_answers(http_bot):
 
 def test_healthz_is_503_when_the_database_is_down(fake_slack):
     settings = load_settings(bot_env(fake_slack, "postgresql://hsperm:s3cret@127.0.0.1:1/hsperm"), dotenv=False)
-    dead = Services(settings=settings, store=PostgresStore(settings.database_url))
+    dead = Services(settings=settings, store=PostgresStore(settings.database_url, timeout=0.1))  # refused at once
     server = BotServer(create_wsgi_app(settings, services=dead), fake_slack)
     try:
         response = server.get("/healthz")
