@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-import bot.store as store_module
+import bot.store.migrations as store_migrations
 from bot.approvals import TRANSITIONS
 from bot.store import SCHEMA_VERSION, open_store
 from tests.samples import TICKET
@@ -129,7 +129,7 @@ def test_audit_is_append_only_and_exports_in_order(open_test_store):
 def test_a_database_of_the_previous_release_upgrades_and_keeps_its_data(database_url, monkeypatch):
     """Open a database written by the release before fix requests (schema 1), then upgrade it."""
     with monkeypatch.context() as patch:
-        patch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+        patch.setattr(store_migrations, "MIGRATIONS", store_migrations.MIGRATIONS[:1])
         old = open_store(database_url)
         assert old.schema_version() == 1
         kept = old.record_diagnosis(team_id="T1", diagnosis=TICKET, source="message", user_id="U1", public=True)
