@@ -28,7 +28,7 @@ from bot.redact import remember_secrets
 from bot.slack_files import SlackFiles
 from bot.store import Store, StoreUnavailable, open_store
 from bot.work import LISTENER_THREADS, TrackedPool, WorkQueue
-from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose
+from knowledge import MAX_INPUT_CHARS, Diagnosis, diagnose, prepare
 from knowledge.extract import rate_limit_policy
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ class Services:
     lookup_limits: LookupLimits = field(init=False)
 
     def __post_init__(self) -> None:
+        # The rules compile here, at start, not on the work threads that meet the first pastes.
+        prepare()
         if self.slack_files is None:
             self.slack_files = SlackFiles(self.settings.slack_api_url)
         self.approvers = ApproverPolicy(self.settings.approvers, self.groups)

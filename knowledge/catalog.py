@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from knowledge.data import load_toml
+from knowledge.data import load_toml, once
 from knowledge.linre import Pattern, Text, as_text
 
 _SENSITIVE = Pattern(r"(?:^|\.)(?:highly_)?sensitive(?:\.|$)|\.v2$", ignore_case=False, prefilter=False)
@@ -38,7 +38,7 @@ class HubSpotObject:
         return self.name
 
 
-@cache
+@once
 def objects() -> tuple[HubSpotObject, ...]:
     entries = load_toml("catalog/objects.toml")["object"]
     return tuple(

@@ -7,15 +7,16 @@ then are the fields extracted and the checklist rendered.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import NamedTuple
 
 import knowledge.extract as extract
+from knowledge.catalog import objects
 from knowledge.checklist import render
-from knowledge.linre import Text
+from knowledge.data import once
+from knowledge.linre import SHARED, Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
-from knowledge.rules import Rule, admitted, candidates, rules, signals, weigh
+from knowledge.rules import Rule, _rules_by_pattern, admitted, candidates, rules, signals, weigh
 from knowledge.secrets import find_secrets, secret_patterns
 
 #: Only the first 64 KB of a paste is read: HubSpot error bodies are far smaller, and the cap
@@ -23,6 +24,21 @@ from knowledge.secrets import find_secrets, secret_patterns
 MAX_INPUT_CHARS = 64 * 1024
 #: Fields of a long paste are read within this many characters of where the deciding rule matched.
 EXTRACT_WINDOW = 4 * 1024
+
+
+def prepare() -> None:
+    """Compile every rule, catalogue pattern and the shared Sets now (once per process).
+
+    Built lazily they cost the first pastes a few hundred milliseconds each, on whichever threads
+    meet them first; a server calls this as it starts, before it takes any request.
+    """
+    rules()
+    _rules_by_pattern()
+    signals()
+    secret_patterns()
+    objects()
+    _places()
+    SHARED.compile()
 
 
 def diagnose(text: str) -> Diagnosis:
@@ -124,7 +140,7 @@ class _Places(NamedTuple):
     secrets: frozenset[int] | None
 
 
-@cache
+@once
 def _places() -> _Places:
     status = [p.index for p in extract._ANY_STATUS.patterns]  # what extract.status() reads
     secrets = [p.regex.index for p in secret_patterns()]

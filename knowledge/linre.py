@@ -356,6 +356,11 @@ class PatternSet:
             raise PatternError("RE2 cannot compile the shared set of patterns")
         return compiled, tuple(owners), several
 
+    def compile(self) -> None:
+        """Build both Sets now, so that no paste pays for it."""
+        self._compiled(0)
+        self._compiled(1)
+
     def matches(self, data: bytes) -> frozenset[int]:
         shards = self._compiled(int(len(data) > LONG_TEXT))
         if len(shards) == 1:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 
-from knowledge.data import load_toml, load_toml_dir
+from knowledge.data import load_toml, load_toml_dir, once
 from knowledge.linre import AnyOf, Pattern, Text, compile_all
 from knowledge.model import KINDS
 
@@ -95,7 +94,7 @@ def _rule(entry: dict) -> Rule:
     )
 
 
-@cache
+@once
 def rules() -> tuple[Rule, ...]:
     """Every rule, highest priority first."""
     loaded = [_rule(entry) for document in load_toml_dir("rules") for entry in document.get("rule", ())]
@@ -106,7 +105,7 @@ def rules() -> tuple[Rule, ...]:
     return tuple(sorted(loaded, key=lambda r: -r.priority))
 
 
-@cache
+@once
 def _rules_by_pattern() -> tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]]:
     """Place in SHARED of each `match` pattern -> ranks (in `rules()`) of the rules it belongs to;
     and HTTP status -> ranks of the status-only rules it may fire (the only ones that can fire
@@ -138,7 +137,7 @@ def candidates(text: Text, status: int | None) -> Iterator[Rule]:
         yield every[rank]
 
 
-@cache
+@once
 def signals() -> Signals:
     data = load_toml("catalog/signals.toml")
     where = "catalog/signals.toml"

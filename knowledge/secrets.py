@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 
-from knowledge.data import load_toml
+from knowledge.data import load_toml, once
 from knowledge.linre import Match, Pattern, Text, compile_all, next_char
 
 
@@ -40,7 +39,7 @@ class SecretPattern:
             pos = end if end > start else next_char(text.data, end)
 
 
-@cache
+@once
 def secret_patterns() -> tuple[SecretPattern, ...]:
     entries = load_toml("catalog/secrets.toml")["secret"]
     return tuple(

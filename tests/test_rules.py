@@ -3,7 +3,10 @@ safe."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from re import _constants as C  # the parser's opcodes, stable since 3.11
 from re import _parser
 
@@ -120,3 +123,44 @@ def test_gate_reads_through_line_breaks_and_entities() -> None:
     assert diagnose("Couldn't complete\n   the connection\nInsufficient scopes were provided.").kind == "oauth_install_error"
     assert diagnose("You have reached your secondly\nlimit.").kind == "rate_limit"
     assert diagnose("hub&#115;pot 401 Unauthorized from api.hub&#97;pi.com").kind == "invalid_token"
+
+
+
+#: Run in a fresh interpreter: N threads meet their first paste at once (nothing compiled yet),
+#: then print the size of the shared Set and the kinds the threads diagnosed.
+_FIRST_PASTES = """
+import json, sys, threading
+from knowledge import diagnose
+from knowledge.linre import SHARED
+threads, paste = int(sys.argv[1]), sys.argv[2]
+start = threading.Barrier(threads)
+kinds = []
+def first():
+    start.wait()
+    kinds.append(diagnose(paste).kind)
+workers = [threading.Thread(target=first) for _ in range(threads)]
+for w in workers:
+    w.start()
+for w in workers:
+    w.join()
+print(json.dumps({"set": len(SHARED), "kinds": kinds}))
+"""
+
+
+def test_threads_meeting_their_first_paste_together_build_the_rules_once() -> None:
+    # With functools.cache each such thread compiled all ~600 patterns into the shared Set, which
+    # grew eightfold and was recompiled after every addition: seconds of stall on every work
+    # thread of a fresh instance under load (the work queue filled), and a larger Set for good.
+    paste = "This app hasn't been granted all required scopes to make this call. Required: crm.objects.deals.read"
+
+    def first_pastes(threads: int) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-c", _FIRST_PASTES, str(threads), paste],
+            capture_output=True, text=True, check=True, cwd=PACKAGE_DIR.parent,
+        )
+        return json.loads(done.stdout)
+
+    alone, together = first_pastes(1), first_pastes(8)
+    assert together["set"] == alone["set"]
+    assert alone["kinds"] == ["missing_scopes"]
+    assert together["kinds"] == alone["kinds"] * 8
