@@ -16,7 +16,7 @@ from knowledge.data import once
 from knowledge.linre import SHARED, Text
 from knowledge.model import Diagnosis
 from knowledge.normalize import flatten, normalize
-from knowledge.rules import Rule, _rules_by_pattern, admitted, candidates, rules, signals, weigh
+from knowledge.rules import Rule, admitted, candidates, rules, rules_by_pattern, signals, weigh
 from knowledge.secrets import find_secrets, secret_patterns
 
 #: Only the first 64 KB of a paste is read: HubSpot error bodies are far smaller, and the cap
@@ -33,7 +33,7 @@ def prepare() -> None:
     meet them first; a server calls this as it starts, before it takes any request.
     """
     rules()
-    _rules_by_pattern()
+    rules_by_pattern()
     signals()
     secret_patterns()
     objects()
@@ -142,7 +142,7 @@ class _Places(NamedTuple):
 
 @once
 def _places() -> _Places:
-    status = [p.index for p in extract._ANY_STATUS.patterns]  # what extract.status() reads
+    status = extract.status_places()
     secrets = [p.regex.index for p in secret_patterns()]
     return _Places(
         None if None in status else frozenset(status),  # type: ignore[arg-type]

@@ -241,6 +241,12 @@ def requirements(text: str | Text) -> Requirements:
     return Requirements(tuple(names[:40]), mode)
 
 
+def status_places() -> list[int | None]:
+    """Where `status()`'s patterns sit in the shared Set, so the engine can skip it when the Set
+    found none of them."""
+    return [p.index for p in _ANY_STATUS.patterns]
+
+
 def status(text: str | Text) -> int | None:
     text = as_text(text)
     for pattern in _ANY_STATUS.which(text):

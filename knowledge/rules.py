@@ -106,7 +106,7 @@ def rules() -> tuple[Rule, ...]:
 
 
 @once
-def _rules_by_pattern() -> tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]]:
+def rules_by_pattern() -> tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]]:
     """Place in SHARED of each `match` pattern -> ranks (in `rules()`) of the rules it belongs to;
     and HTTP status -> ranks of the status-only rules it may fire (the only ones that can fire
     with no `match` pattern found)."""
@@ -128,7 +128,7 @@ def candidates(text: Text, status: int | None) -> Iterator[Rule]:
     if not text.prefilter:  # no Set to ask: every rule may fire
         yield from rules()
         return
-    by_pattern, by_status = _rules_by_pattern()
+    by_pattern, by_status = rules_by_pattern()
     found = set(by_status.get(status, ())) if status is not None else set()
     for index in by_pattern.keys() & text.hits():
         found.update(by_pattern[index])
