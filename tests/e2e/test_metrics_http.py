@@ -84,6 +84,7 @@ def test_lookups_and_hubspot_calls_are_counted_by_result_and_status(start_http_b
     before = scrape(bot)
     bot.post_command(f"user ann@example.com ticket 123 portal {PORTAL}")
     fake_slack.wait_for("webhook")
+    bot.drain()  # the reply is counted once Slack has answered it: wait for the job, not the POST
     after = scrape(bot)
 
     def delta(name: str, **labels: str) -> float:
