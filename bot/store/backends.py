@@ -276,7 +276,9 @@ class PostgresStore(Store):
         try:
             with self._watchdog.guard(conn, deadline):
                 yield conn
-        except self._psycopg.OperationalError as exc:
+        except (self._psycopg.OperationalError, self._psycopg.InterfaceError) as exc:
+            # OperationalError: the server went away mid-call; InterfaceError: the connection was
+            # already closed under us (a cut socket). Both mean "unavailable", not a bad statement.
             raise StoreUnavailable(f"database call failed: {_first_line(exc)}") from None
         finally:
             self._pool.putconn(conn)  # a broken connection is discarded and replaced by the pool
